@@ -1,0 +1,38 @@
+# rapid-croissant: two commands on a fresh machine, `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+DEMO_OUT ?= demo_output
+
+.PHONY: demo test lint bench venv clean
+
+venv: $(STAMP)
+
+# torch is installed first and explicitly: 2.13.0 is a CPU build on this machine's disk,
+# anything else would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[ml,dask,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/rapid-croissant demo --out $(DEMO_OUT)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks *.py
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks *.py
+	$(VENV)/bin/ruff format --check src tests benchmarks *.py
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_benchmarks.py --out BENCHMARKS.md
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Reading RAPID job folders: discovery, FITS planes and headers, catalogs, truth files. Reading only."""

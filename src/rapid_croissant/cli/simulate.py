@@ -1,0 +1,64 @@
+"""``rapid-croissant simulate``: write realistic RAPID job folders (real ZOGY and SFFT on simulated pixels)."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from rapid_croissant import schema
+
+
+@click.command("simulate")
+@click.option(
+    "-n",
+    "--n-jobs",
+    "n",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Number of normal jobs to simulate.",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(min=64),
+    default=512,
+    show_default=True,
+    help="Simulated SCA size S in pixels; products are (S+1)x(S+1) as RAPID writes them (real: 4088).",
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="Run seed: same arguments, same bytes.")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Folder to write the jid*/ job folders (and answer_key/) into.",
+)
+@click.option(
+    "--era",
+    type=click.Choice(schema.ERAS),
+    default=schema.ERA_2025,
+    show_default=True,
+    help="Product era: 2025 names/photutils-2 columns, or 2026 zogy_ names/photutils-3 columns.",
+)
+@click.option("--defects", is_flag=True, help="Also write one broken job of each kind and non-job clutter.")
+@click.option(
+    "--injections",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Injected sources per 512x512 pixels (default 50; RAPID injects 100 per 4088x4088 SCA).",
+)
+def command(n, size, seed, out_dir, era, defects, injections):  # fmt: skip
+    """Simulate N RAPID job folders with truth files and an answer key."""
+    from rapid_croissant.simulate.core import ANSWER_KEY_DIR, simulate_jobs
+
+    t0 = time.perf_counter()
+    jobs = simulate_jobs(out_dir, n=n, size=size, seed=seed, era=era, with_defects=defects,
+                         injections_per_512=injections)  # fmt: skip
+    click.echo(f"wrote {len(jobs)} jobs to {out_dir} in {time.perf_counter() - t0:.1f} s (era {era}):")
+    for j in jobs:
+        tag = f"  [defect: {j.defect}]" if j.defect else ""
+        click.echo(f"  {j.jid}: {len(j.files)} files, {j.n_truth} truth, {j.n_zogy} ZOGY and {j.n_sfft} SFFT "
+                   f"detections{tag}")  # fmt: skip
+    click.echo(f"answer key (never read by the pipeline): {out_dir}/{ANSWER_KEY_DIR}/")

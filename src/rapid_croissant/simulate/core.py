@@ -1,0 +1,216 @@
+"""Simulate a folder of RAPID jobs: draw job specs from a seed, render pixels, run ZOGY and SFFT,
+detect, write every product in RAPID's formats, and keep an answer key outside the job folders.
+
+Deterministic: the same arguments give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from rapid_croissant import schema
+from rapid_croissant.simulate import answer_key, defects, detect, render, scene, subtract, writer
+
+log = logging.getLogger(__name__)
+
+FILTER_CYCLE = ("H158", "J129", "Y106", "F184", "Z087", "K213", "R062")
+ANSWER_KEY_DIR = "answer_key"
+FIRST_JID = 1001
+
+
+@dataclass
+class SimulatedJob:
+    jid: str
+    path: Path
+    defect: str | None
+    n_truth: int
+    n_zogy: int
+    n_sfft: int
+    seconds: float = 0.0
+    files: list[str] = field(default_factory=list)
+
+
+def draw_specs(n: int, *, size: int, seed: int, defects_on: bool, injections_per_512: int | None = None):
+    """Job specs for ``n`` normal jobs (and the defect jobs when asked), all derived from ``seed``."""
+    rng = np.random.default_rng(seed)
+    n_inj = int(round((injections_per_512 or scene.INJECTIONS_PER_512) * (size / 512.0) ** 2))
+    kinds = [None] * n + (list(defects.DEFECT_KINDS) if defects_on else [])
+    specs = []
+    for i, kind in enumerate(kinds):
+        flt = FILTER_CYCLE[i % len(FILTER_CYCLE)]
+        fwhm = rng.uniform(1.9, 2.2)
+        spec = scene.JobSpec(
+            jid=FIRST_JID + i,
+            seed=int(rng.integers(2**31)),
+            size=size,
+            filter=flt,
+            pointing=int(rng.integers(100, 30000)),
+            sca=int(rng.integers(1, 19)),
+            mjd=round(float(62000.0 + 700.0 * rng.random()), 6),
+            exptime=schema.EXPTIME_TYPICAL[flt],
+            fwhm_sci=fwhm,
+            fwhm_ref=fwhm * rng.uniform(0.86, 0.94),
+            ref_shift=(float(rng.normal(0, 0.02)), float(rng.normal(0, 0.02))),
+            psf_model_error=float(rng.normal(0, 0.015)),
+            sky_rate=float(rng.uniform(0.8, 1.4)),
+            ra0=float(rng.uniform(7.0, 12.0)),
+            dec0=float(rng.uniform(-46.0, -42.0)),
+            n_injections=n_inj,
+            edge_sources=kind == "edge_sources",
+            big_nan_region=kind == "big_nan_region",
+        )
+        specs.append((spec, kind))
+    return specs
+
+
+def _finite_std(image) -> float:
+    from rapid_croissant.science.zogy import clipped_std
+
+    return clipped_std(image[np.isfinite(image)])
+
+
+def build_scene(spec: scene.JobSpec, rng) -> SimpleNamespace:
+    stars, galaxies = scene.make_static_scene(spec, rng)
+    ou, inj = scene.make_transients(spec, galaxies, rng)
+    rays, hot = scene.make_artefacts(spec, rng)
+    cov = scene.coverage_map(spec, rng)
+    return SimpleNamespace(stars=stars, galaxies=galaxies, ou=ou, inj=inj, rays=rays, hot=hot, cov=cov)
+
+
+def simulate_job(spec: scene.JobSpec, out_dir: Path, *, era: str, defect: str | None) -> SimulatedJob:
+    """Render, subtract, detect and write one job folder plus its answer-key files."""
+    import time
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(spec.seed)
+    sc = build_scene(spec, rng)
+    ep = render.render_epochs(spec, sc, rng)
+    psf_n, psf_r = subtract.model_psfs(spec.fwhm_sci, spec.fwhm_ref, spec.psf_model_error)
+    zg = subtract.run_zogy(ep.sci, ep.ref, ep.cov, psf_n=psf_n, psf_r=psf_r, exptime=spec.exptime)
+    sf = None
+    if defect != "sfft_failed":
+        sf = subtract.run_sfft(ep.sci, ep.ref, ep.cov, psf_n=psf_n, psf_r=psf_r, exptime=spec.exptime)
+    wcs = writer.make_wcs(spec)
+    cats = {"zogy": detect.detect_and_fit(zg.diff, zg.uncert, zg.psf, wcs=wcs)}
+    if sf is not None:
+        sfft_data = np.nan_to_num(sf.dconv, nan=0.0) if era == schema.ERA_2026 else sf.dconv
+        cats["sfft"] = detect.detect_and_fit(sfft_data, sf.uncert, sf.psf, wcs=wcs)
+    job_dir = out_dir / f"jid{spec.jid}"
+    job_dir.mkdir(parents=True, exist_ok=True)
+    files = write_job_products(job_dir, spec, sc, ep, zg, sf, cats, era=era, rng=rng)
+    defects.apply(job_dir, defect, era=era)
+    key_dir = out_dir / ANSWER_KEY_DIR
+    key_dir.mkdir(exist_ok=True)
+    key = answer_key.make(spec, sc, cats, diff_sigma=_finite_std(zg.diff), psf=zg.psf)
+    key.truth.to_parquet(key_dir / f"jid{spec.jid}_truth.parquet", index=False)
+    key.detections.to_parquet(key_dir / f"jid{spec.jid}_detections.parquet", index=False)
+    return SimulatedJob(
+        jid=f"jid{spec.jid}",
+        path=job_dir,
+        defect=defect,
+        n_truth=len(key.truth),
+        n_zogy=len(cats["zogy"][1]),
+        n_sfft=len(cats["sfft"][1]) if "sfft" in cats else 0,
+        seconds=time.perf_counter() - t0,
+        files=files,
+    )
+
+
+def write_job_products(job_dir: Path, spec, sc, ep, zg, sf, cats, *, era: str, rng) -> list[str]:
+    """Write every FITS product, catalog and truth file of one job; return the file names."""
+    names = schema.FILES_BY_ERA[era]
+    ch = names.channels
+    hdr = writer.base_header(spec)
+    diff_hdr = hdr.copy()
+    diff_hdr["NINJECT"] = (spec.n_injections, "number of injected fake sources")
+    diff_hdr["MNMAGINJ"] = (21.0, "minimum AB magnitude of fakes")
+    diff_hdr["MXMAGINJ"] = (28.0, "maximum AB magnitude of fakes")
+    out = {
+        f"{spec.stem}_inject_reformatted.fits": (ep.sci_raw, hdr, np.float32),
+        ch["sci"]: (ep.sci, hdr, np.float32),
+        ch["ref"]: (ep.ref, hdr, np.float32),
+        "awaicgen_output_mosaic_cov_map_resampled.fits": (ep.cov, hdr, np.float32),
+        ch["zogy_diff"]: (zg.diff, diff_hdr, np.float32),
+        ch["zogy_scorr"]: (zg.scorr, hdr, np.float32),
+        ch["zogy_uncert"]: (zg.uncert, hdr, np.float32),
+        ch["psf"]: (zg.psf, None, np.float32),
+    }
+    if sf is not None:
+        out[ch["sfft_diff"]] = (sf.dconv, diff_hdr, np.float64)  # RAPID writes these float64 (§2.1)
+        out[ch["sfft_scorr"]] = (sf.cconv, diff_hdr, np.float64)
+        out[ch["sfft_uncert"]] = (sf.uncert, hdr, np.float32)
+        if era == schema.ERA_2026:
+            out["sfftdiffpsf.fits"] = (sf.psf, None, np.float32)
+    for name, (data, h, dtype) in out.items():
+        writer.write_fits(job_dir / name, data, h if h is not None else writer.fits.Header(), dtype=dtype)
+    for alg, (finder, phot) in cats.items():
+        finder_name = names.zogy_finder if alg == "zogy" else names.sfft_finder
+        psfcat_name = names.zogy_psfcat if alg == "zogy" else names.sfft_psfcat
+        writer.write_photutils_catalogs(finder, phot, job_dir / finder_name, job_dir / psfcat_name, era=era)
+        if era == schema.ERA_2026 and len(phot):
+            parquet_name = psfcat_name.replace(".txt", ".parquet")
+            phot.to_pandas().to_parquet(job_dir / parquet_name, index=False)
+    writer.write_injections(job_dir / f"{spec.stem}_inject.txt", sc.inj)
+    ou_name = f"Roman_TDS_index_{spec.filter}_{spec.pointing}_{spec.sca}.txt"
+    writer.write_ou_index(job_dir / ou_name, writer.ou_table(spec, sc, writer.make_wcs(spec), rng))
+    return sorted(p.name for p in job_dir.iterdir())
+
+
+def simulate_jobs(
+    out_dir: str | Path,
+    *,
+    n: int = 3,
+    size: int = 512,
+    seed: int = 42,
+    era: str = schema.ERA_2025,
+    with_defects: bool = False,
+    injections_per_512: int | None = None,
+    progress: bool = True,
+) -> list[SimulatedJob]:
+    """Simulate ``n`` jobs (plus the defect jobs) into ``out_dir``; returns a summary per job."""
+    from tqdm.auto import tqdm
+
+    if era not in schema.ERAS:
+        raise ValueError(f"era must be one of {schema.ERAS}, got {era!r}")
+    if size < 64:
+        raise ValueError(f"size must be at least 64 pixels, got {size}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    specs = draw_specs(
+        n, size=size, seed=seed, defects_on=with_defects, injections_per_512=injections_per_512
+    )
+    results = []
+    for spec, kind in tqdm(specs, desc="simulating jobs", unit="job", disable=not progress):
+        job = simulate_job(spec, out_dir, era=era, defect=kind)
+        log.info("%s: %d truth, %d ZOGY, %d SFFT detections (%.1f s)%s", job.jid, job.n_truth, job.n_zogy,
+                 job.n_sfft, job.seconds, f" [defect: {kind}]" if kind else "")  # fmt: skip
+        results.append(job)
+    if with_defects:
+        defects.add_clutter(out_dir)
+    manifest = {
+        "seed": seed,
+        "size": size,
+        "era": era,
+        "jobs": [{**asdict(s), "defect": k} for s, k in specs],
+    }
+    (out_dir / ANSWER_KEY_DIR / "simulation.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    return results
+
+
+def load_answer_key(sim_dir: str | Path) -> SimpleNamespace:
+    """Read the answer key written next to the job folders (for tests and scoring)."""
+    key_dir = Path(sim_dir) / ANSWER_KEY_DIR
+    truth = pd.concat(
+        [pd.read_parquet(p) for p in sorted(key_dir.glob("jid*_truth.parquet"))], ignore_index=True
+    )
+    dets = [pd.read_parquet(p) for p in sorted(key_dir.glob("jid*_detections.parquet"))]
+    dets = pd.concat(dets, ignore_index=True) if dets else pd.DataFrame()
+    meta = json.loads((key_dir / "simulation.json").read_text())
+    return SimpleNamespace(truth=truth, detections=dets, meta=meta)

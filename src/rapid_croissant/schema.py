@@ -332,8 +332,8 @@ def _expand(name: str, n: int) -> tuple[str, ...]:
     return tuple(f"{name}_{i}" for i in range(1, n + 1))
 
 
-#: The parameters of RAPID's ``cdf/rapidSexParamsDiffImage.inp`` in order (vector parameters expanded
-#: the way astropy's sextractor reader names them).
+#: The parameters of RAPID's ``cdf/rapidSexParamsDiffImage.inp`` in order; ``NAME(n)`` is a vector
+#: parameter of n columns (our reader names them NAME_1..NAME_n).
 SEXTRACTOR_PARAMETERS: tuple[str, ...] = (
     "NUMBER", "FLAGS", "XWIN_IMAGE", "YWIN_IMAGE", "X_WORLD", "Y_WORLD", "XPEAK_IMAGE", "YPEAK_IMAGE",
     "THETAWIN_IMAGE", "ERRTHETAWIN_IMAGE", "ALPHAWIN_J2000", "DELTAWIN_J2000", "THETAWIN_J2000",
@@ -353,7 +353,7 @@ SEXTRACTOR_PARAMETERS: tuple[str, ...] = (
 
 
 def sextractor_columns() -> tuple[str, ...]:
-    """Column names of a RAPID SExtractor catalog as astropy's ``sextractor`` reader gives them."""
+    """Column names of a RAPID SExtractor catalog, vector parameters expanded to NAME_1..NAME_n."""
     cols: list[str] = []
     for p in SEXTRACTOR_PARAMETERS:
         m = re.fullmatch(r"(\w+)\((\d+)\)", p)

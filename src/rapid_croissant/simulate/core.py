@@ -157,10 +157,24 @@ def write_job_products(job_dir: Path, spec, sc, ep, zg, sf, cats, *, era: str, r
         if era == schema.ERA_2026 and len(phot):
             parquet_name = psfcat_name.replace(".txt", ".parquet")
             phot.to_pandas().to_parquet(job_dir / parquet_name, index=False)
+    _write_sextractor(job_dir, names, zg, sf, wcs=writer.make_wcs(spec))
     writer.write_injections(job_dir / f"{spec.stem}_inject.txt", sc.inj)
     ou_name = f"Roman_TDS_index_{spec.filter}_{spec.pointing}_{spec.sca}.txt"
     writer.write_ou_index(job_dir / ou_name, writer.ou_table(spec, sc, writer.make_wcs(spec), rng))
     return sorted(p.name for p in job_dir.iterdir())
+
+
+def _write_sextractor(job_dir: Path, names, zg, sf, *, wcs) -> None:
+    """SExtractor catalogs as RAPID makes them: detect on S_corr (ZOGY) or cconv (SFFT), measure on the diff."""
+    from rapid_croissant.io.catalogs import write_sextractor_catalog
+    from rapid_croissant.simulate.sextractor import sextractor_table
+
+    zt = sextractor_table(zg.scorr, zg.diff, zg.uncert, detect_rms=1.0, wcs=wcs)
+    write_sextractor_catalog(zt, job_dir / names.zogy_sextractor)
+    if sf is not None:
+        rms = _finite_std(sf.cconv)
+        write_sextractor_catalog(sextractor_table(sf.cconv, sf.dconv, sf.uncert, detect_rms=rms, wcs=wcs),
+                                 job_dir / names.sfft_sextractor)  # fmt: skip
 
 
 def simulate_jobs(

@@ -103,7 +103,7 @@ def _sfft_matching(cs: np.ndarray, cr: np.ndarray, ms: np.ndarray, mr: np.ndarra
     kern = Realize_MatchingKernel(np.array([[nx / 2.0 + 0.5, ny / 2.0 + 0.5]])).FromArray(
         Solution=solution, N0=c["N0"], N1=c["N1"], L0=c["L0"], L1=c["L1"], DK=c["DK"], Fpq=c["Fpq"]
     )[0]
-    return diff_t.T, kern.T
+    return np.ascontiguousarray(diff_t.T), np.ascontiguousarray(kern.T)
 
 
 def _fit_mask(image: np.ndarray, covered: np.ndarray, sigma: float) -> np.ndarray:

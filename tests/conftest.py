@@ -1,0 +1,31 @@
+"""Session fixtures: small simulated RAPID job folders, made once per test session.
+
+One image shape (513x513 products) for the whole session: sfft compiles its numba kernels per shape.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+SIM_SIZE = 512
+SIM_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def sim_2025(tmp_path_factory):
+    """Three normal 2025-era jobs plus one job of each defect kind and non-job clutter."""
+    from rapid_croissant.simulate.core import simulate_jobs
+
+    out = tmp_path_factory.mktemp("sim2025")
+    simulate_jobs(out, n=3, size=SIM_SIZE, seed=SIM_SEED, era="2025", with_defects=True, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sim_2026(tmp_path_factory):
+    """Two 2026-era jobs (zogy_ names, photutils-3 columns, extra products)."""
+    from rapid_croissant.simulate.core import simulate_jobs
+
+    out = tmp_path_factory.mktemp("sim2026")
+    simulate_jobs(out, n=2, size=SIM_SIZE, seed=SIM_SEED + 1, era="2026", progress=False)
+    return out

@@ -29,3 +29,15 @@ def sim_2026(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim2026")
     simulate_jobs(out, n=2, size=SIM_SIZE, seed=SIM_SEED + 1, era="2026", progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def built_dataset(sim_2025, tmp_path_factory):
+    """The dataset built by the real pipeline from ``sim_2025`` (default options)."""
+    from rapid_croissant.build.pipeline import build_dataset
+    from rapid_croissant.config import BuildConfig
+
+    out = tmp_path_factory.mktemp("dataset") / "ds"
+    summary = build_dataset(BuildConfig(input_dir=sim_2025, output_dir=out, workers=1), progress=False)
+    assert not summary.failed, [r.error for r in summary.failed]
+    return out

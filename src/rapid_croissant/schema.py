@@ -411,7 +411,16 @@ def candidate_columns() -> tuple[str, ...]:
     for alg in ALGORITHMS:
         seed += [f"{alg}_{f}" for f in SEED_FEATURES]
     ours = ["candidate_id", "zogy_id", "sfft_id", "detected_by", "zogy_x", "zogy_y", "sfft_x", "sfft_y"]
-    ours += ["zogy_label", "sfft_label", "match_dist", "truth_mag", "truth_snr", "label_flag"]
+    ours += [
+        "zogy_label",
+        "sfft_label",
+        "zogy_truth_id",
+        "sfft_truth_id",
+        "match_dist",
+        "truth_mag",
+        "truth_snr",
+        "label_flag",
+    ]
     for alg in ALGORITHMS:
         ours += [f"{alg}_{f}" for f in FIT_FEATURES]
     ours += ["ra", "dec", "mjd", "zpt", "has_truth", "split"]
@@ -500,6 +509,8 @@ CANDIDATE_SCHEMA: dict[str, Column] = {
     "sfft_y": _float("0-based SFFT PSF-fit y", "pixel"),
     "zogy_label": _int("Label of the ZOGY detection on its own (1, 0, -1; empty when not detected by ZOGY)"),
     "sfft_label": _int("Label of the SFFT detection on its own (1, 0, -1; empty when not detected by SFFT)"),
+    "zogy_truth_id": _text("truth_id matched by the ZOGY detection on its own (empty if none)"),
+    "sfft_truth_id": _text("truth_id matched by the SFFT detection on its own (empty if none)"),
     "match_dist": _float("Distance to the matched truth source", "pixel"),
     "truth_mag": _float("AB magnitude of the matched truth source", "mag"),
     "truth_snr": _float("Expected S/N of the matched truth source in the difference image"),
@@ -539,6 +550,10 @@ TRUTH_SCHEMA: dict[str, Column] = {
         "True when brighter than the build's magnitude limit (only these can make a detection real)"
     ),
     "source_file": _text("Truth file the row came from"),
+    "snr_zogy": _float(
+        "Expected S/N in the ZOGY difference: rate / (local uncertainty * sqrt(PSF noise-equivalent area))"
+    ),
+    "snr_sfft": _float("Expected S/N in the SFFT difference (same definition, SFFT uncertainty and PSF)"),
 }
 
 JOB_SCHEMA: dict[str, Column] = {
@@ -568,5 +583,6 @@ JOB_SCHEMA: dict[str, Column] = {
         "Relative path of the 9-channel tensor (empty with --no-full-images or on failure)"
     ),
     "error": _text("Error message of a failed job (job, file, reason)"),
+    "notes": _text("Warnings met while building the job (missing products, empty catalogs, no truth, ...)"),
     "split": _text("train, val or test"),
 }

@@ -41,9 +41,9 @@ def cli(verbose: int, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from rapid_croissant.cli import demo, simulate
+    from rapid_croissant.cli import build, demo, simulate
 
-    for mod in (simulate, demo):
+    for mod in (simulate, build, demo):
         cli.add_command(mod.command)
 
 

@@ -1,0 +1,120 @@
+"""One job's work: read -> label -> merge -> write, isolated so that a broken job never stops the others.
+
+``process_job`` is a top-level, picklable function of (job folder, config); it writes its own outputs
+(tensors, catalog copies and per-job table parts under ``.parts/``) and returns a small summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rapid_croissant import io, schema
+from rapid_croissant.build import parts, tensors, truth
+from rapid_croissant.config import BuildConfig
+from rapid_croissant.errors import JobError, NoTruthWarning, RapidInputWarning
+from rapid_croissant.science import labels
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobResult:
+    jid: str
+    status: str  # ok | partial | failed | skipped
+    counts: dict = field(default_factory=dict)
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _read_catalog(job: io.RapidJob, alg: str, notes: list[str]) -> pd.DataFrame | None:
+    """The joined photutils catalog of one algorithm, or None when that algorithm's products are missing."""
+    if not (job.has_zogy if alg == "zogy" else job.has_sfft):
+        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RapidInputWarning)
+        cat = io.read_photutils_catalog(
+            job.catalog_path(f"{alg}_finder"), job.catalog_path(f"{alg}_psfcat"), job=job.path
+        )
+    notes += [str(w.message) for w in caught if issubclass(w.category, RapidInputWarning)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cat["snr"] = cat["flux_fit"] / cat["flux_err"]
+    return cat
+
+
+def _in_bounds(cat: pd.DataFrame, shape) -> np.ndarray:
+    """Fitted positions inside the real image ([-0.5, W-0.5) in 0-based pixel coordinates)."""
+    h, w = shape
+    x, y = cat["x_fit"].to_numpy(float), cat["y_fit"].to_numpy(float)
+    return (x >= -0.5) & (x < w - 0.5) & (y >= -0.5) & (y < h - 0.5)
+
+
+def _label_algorithm(cat, tru: pd.DataFrame, alg: str, cfg: BuildConfig, has_truth: bool) -> pd.DataFrame:
+    snr = tru[f"snr_{alg}"].to_numpy(float) if len(tru) else np.zeros(0)
+    eligible = tru["bright"].to_numpy(bool) if len(tru) else np.zeros(0, bool)
+    if cfg.min_truth_snr > 0 and len(tru):
+        eligible = eligible & (np.nan_to_num(snr, nan=np.inf) >= cfg.min_truth_snr)
+    lab = labels.label_detections(cat[["x_fit", "y_fit"]].to_numpy(float), tru, eligible=eligible, snr=snr,
+                                  radius=cfg.match_radius, low_snr=cfg.low_snr_flag, has_truth=has_truth)  # fmt: skip
+    return pd.concat([cat.reset_index(drop=True), lab], axis=1)
+
+
+def build_job(job_dir: Path, cfg: BuildConfig) -> JobResult:
+    """Build one job's outputs; raises JobError for a job that cannot be built at all."""
+    notes: list[str] = []
+    job = io.open_job(job_dir)
+    tru, has_truth = truth.job_truth(job, cfg, notes)
+    img = tensors.write_image_outputs(
+        job, cfg.output_dir, tru[["x", "y"]].to_numpy(float), full_images=cfg.full_images
+    )
+    notes += img.unreadable
+    tru = truth.add_expected_snr(tru, img, job)
+    cats, dropped = {}, 0
+    for alg in schema.ALGORITHMS:
+        cat = _read_catalog(job, alg, notes)
+        if cat is None:
+            notes.append(f"{job.jid}: {alg.upper()} products missing: built from the other algorithm alone")
+            cols = dict.fromkeys(schema.FINDER_REQUIRED + schema.PSFCAT_REQUIRED + ("snr",))
+            cat = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+        keep = _in_bounds(cat, job.shape)
+        dropped += int((~keep).sum())
+        cats[alg] = _label_algorithm(cat[keep], tru, alg, cfg, has_truth)
+    cand = labels.merge_candidates(cats["zogy"], cats["sfft"], radius=cfg.merge_radius)
+    cand = truth.finish_candidates(cand, job, tru, cfg)
+    parts.copy_catalogs(job, cfg.output_dir)
+    partial = not (job.has_zogy and job.has_sfft) or bool(img.unreadable)
+    counts = parts.job_counts(cand, tru, dropped)
+    parts.write_job_parts(cfg.output_dir, job, cand, tru, counts, status="partial" if partial else "ok",
+                          notes=notes, cfg=cfg)  # fmt: skip
+    if not has_truth:
+        notes.append(f"{job.jid}: no truth files: labels are unknown (-1), not bogus")
+    return JobResult(job.jid, "partial" if partial else "ok", counts, warnings=notes)
+
+
+def process_job(job_dir: str | Path, cfg: BuildConfig) -> JobResult:
+    """Build one job, never raising: a failure is returned as a JobResult naming the job, file and reason."""
+    t0 = time.perf_counter()
+    job_dir = Path(job_dir)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoTruthWarning)
+            res = build_job(job_dir, cfg)
+    except JobError as err:
+        res = JobResult(job_dir.name, "failed", error=str(err))
+    except Exception as err:  # noqa: BLE001 - one broken job must not stop the others
+        log.debug("%s", traceback.format_exc())
+        res = JobResult(
+            job_dir.name, "failed", error=f"{job_dir.name}: unexpected {type(err).__name__}: {err}"
+        )
+    if res.status == "failed":
+        parts.write_failed_job(cfg.output_dir, job_dir.name, res.error)
+    res.seconds = time.perf_counter() - t0
+    return res

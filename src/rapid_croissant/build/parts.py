@@ -1,0 +1,104 @@
+"""Per-job table parts under ``<output>/.parts/``: written as each job finishes, so a crash never loses
+finished jobs, and assembled into the dataset tables at the end of a build."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from rapid_croissant import io, schema
+from rapid_croissant.build.truth import cast_table
+from rapid_croissant.writers import atomic
+
+log = logging.getLogger(__name__)
+
+PARTS_DIR = ".parts"
+
+
+def part_paths(out_dir: Path, jid: str) -> dict[str, Path]:
+    base = out_dir / PARTS_DIR
+    return {
+        "candidates": base / f"{jid}.candidates.parquet",
+        "truth": base / f"{jid}.truth.parquet",
+        "job": base / f"{jid}.job.json",
+    }
+
+
+def copy_catalogs(job: io.RapidJob, out_dir: Path) -> list[str]:
+    """Copy every catalog the seed lists (either era's name) that exists to catalogs/<jid>_<name>."""
+    copied = []
+    for name in schema.SEED_CATALOG_FILES:
+        src = job.path / name
+        if src.is_file():
+            atomic.copy_file(src, out_dir / schema.CATALOGS_DIR / f"{job.jid}_{name}")
+            copied.append(name)
+    return copied
+
+
+def job_counts(cand: pd.DataFrame, tru: pd.DataFrame, dropped: int) -> dict:
+    lab = cand["label"]
+    return {
+        "n_candidates": len(cand),
+        "n_zogy": int(cand["zogy_id"].notna().sum()),
+        "n_sfft": int(cand["sfft_id"].notna().sum()),
+        "n_both": int((cand["detected_by"] == "both").sum()),
+        "n_real": int((lab == schema.LABEL_REAL).sum()),
+        "n_bogus": int((lab == schema.LABEL_BOGUS).sum()),
+        "n_unknown": int((lab == schema.LABEL_UNKNOWN).sum()),
+        "n_truth": len(tru),
+        "n_out_of_bounds": dropped,
+    }
+
+
+def write_job_parts(
+    out_dir: Path, job: io.RapidJob, cand, tru, counts: dict, *, status: str, notes, cfg
+) -> None:
+    paths = part_paths(out_dir, job.jid)
+    atomic.write_parquet(paths["candidates"], cand)
+    atomic.write_parquet(paths["truth"], tru)
+    f = job.header
+    row = {
+        "jid": job.jid, "era": job.era, "filter": f.filter, "zpt": f.zptmag, "exptime": f.exptime, "mjd": f.mjd,
+        "sca": f.sca, "height": job.shape[0], "width": job.shape[1], "status": status, "has_zogy": job.has_zogy,
+        "has_sfft": job.has_sfft, "has_truth": bool(job.injection_files or job.ou_files), **counts,
+        "image_filename": f"{schema.IMAGES_DIR}/{job.jid}.npy" if cfg.full_images else "",
+        "error": "",
+        "notes": "; ".join(notes),
+    }  # fmt: skip
+    atomic.write_text(paths["job"], json.dumps(row, default=str))
+
+
+def write_failed_job(out_dir: Path, jid: str, error: str) -> None:
+    paths = part_paths(out_dir, jid)
+    for key in ("candidates", "truth"):
+        paths[key].unlink(missing_ok=True)
+    atomic.write_text(paths["job"], json.dumps({"jid": jid, "status": "failed", "error": error}))
+
+
+def _jid_number(jid: str) -> int:
+    return int(jid[3:]) if jid[3:].isdigit() else 0
+
+
+def assemble(out_dir: Path, jids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Concatenate the parts of ``jids`` (in jid order) into typed candidates, truth and jobs tables."""
+    jids = sorted(jids, key=_jid_number)
+    cands, truths, jobs = [], [], []
+    for jid in jids:
+        p = part_paths(out_dir, jid)
+        if not p["job"].exists():
+            continue
+        jobs.append(json.loads(p["job"].read_text()))
+        if p["candidates"].exists():
+            cands.append(pd.read_parquet(p["candidates"]))
+        if p["truth"].exists():
+            truths.append(pd.read_parquet(p["truth"]))
+    cand = pd.concat(cands, ignore_index=True) if cands else pd.DataFrame()
+    tru = pd.concat(truths, ignore_index=True) if truths else pd.DataFrame()
+    return (
+        cast_table(cand, schema.CANDIDATE_SCHEMA),
+        cast_table(tru, schema.TRUTH_SCHEMA),
+        cast_table(pd.DataFrame(jobs), schema.JOB_SCHEMA),
+    )

@@ -1,0 +1,67 @@
+"""``rapid-croissant build`` (and the seed's ``create_dataset.py``): RAPID jobs -> candidate dataset."""
+
+from __future__ import annotations
+
+import click
+
+from rapid_croissant.config import EXECUTORS, BuildConfig
+
+
+def report(summary) -> int:
+    """Print the run summary; return the exit code (1 when any job failed)."""
+    counts = summary.counts()
+    text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    click.echo(
+        f"built {summary.output_dir}: {summary.n_candidates} candidates from {len(summary.results)} jobs ({text})"
+    )
+    for r in summary.results:
+        if r.status == "partial":
+            click.echo(f"  partial {r.jid}: " + "; ".join(r.warnings), err=True)
+    for r in summary.failed:
+        click.echo(f"  FAILED {r.jid}: {r.error}", err=True)
+    return 1 if summary.failed else 0
+
+
+def run_build(**options) -> int:
+    from rapid_croissant.build.pipeline import build_dataset
+
+    cfg = BuildConfig(**options)
+    return report(build_dataset(cfg))
+
+
+def build_options(f):
+    """The options shared by ``rapid-croissant build`` and ``create_dataset.py``."""
+    opts = [
+        click.option("-i", "--input_dir", "--input-dir", "input_dir", type=click.Path(file_okay=False),
+                     default="./mini_dataset", show_default=True, help="Folder containing jid* job folders."),
+        click.option("-o", "--output_dir", "--output-dir", "output_dir", type=click.Path(file_okay=False),
+                     default="./hackathon_dataset", show_default=True, help="Output dataset folder."),
+        click.option("--match-radius", type=float, default=4.0, show_default=True,
+                     help="Detection-truth match radius (pixels), one-to-one, closest pairs first."),
+        click.option("--merge-radius", type=float, default=1.5, show_default=True,
+                     help="ZOGY-SFFT merge radius (pixels), mutual nearest neighbours."),
+        click.option("--mag-limit", type=float, default=26.0, show_default=True,
+                     help="Only truth brighter than this AB magnitude can make a detection real."),
+        click.option("--min-truth-snr", type=float, default=0.0, show_default=True,
+                     help="Also require this expected S/N of the truth in the algorithm's difference (0: off)."),
+        click.option("--truth-origin", type=float, default=1.0, show_default=True,
+                     help="Pixel origin of the truth files (RAPID: 1-based)."),
+        click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel workers [default: all cores]."),
+        click.option("--executor", type=click.Choice(EXECUTORS), default="process", show_default=True),
+        click.option("--scheduler", default=None, help="Address of an existing Dask scheduler (with --executor dask)."),
+        click.option("--jobs", "jobs", multiple=True, help="Only these jobs (repeatable): --jobs jid1001 --jobs jid1002."),
+        click.option("--no-full-images", "full_images", flag_value=False, default=True,
+                     help="Do not write the full-frame 9-channel tensors (and masks)."),
+        click.option("--overwrite", is_flag=True, help="Rebuild every job, even those already built."),
+    ]  # fmt: skip
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+@click.command("build")
+@build_options
+def command(**options):
+    """Build the unified ZOGY+SFFT candidate dataset from RAPID job folders."""
+    options["jobs"] = tuple(options["jobs"]) or None
+    raise SystemExit(run_build(**options))

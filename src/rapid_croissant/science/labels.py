@@ -4,7 +4,8 @@ Rules (README, "How labels are made"): truth is 0-based; only truth brighter tha
 (and, when asked, with an expected S/N above a minimum in that algorithm's difference image) can make a
 detection real; matching is one-to-one, closest pairs first, within the match radius. Uncertain labels
 are flagged rather than hidden: ``low_snr_match`` (matched truth with expected S/N below 5) and
-``near_faint_truth`` (an unmatched detection within the radius of ineligible truth).
+``near_faint_truth`` (an unmatched detection within the radius of ineligible truth) and
+``duplicate_of_real`` (an unmatched detection within 1 px of a matched detection of the same algorithm).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import pandas as pd
 from rapid_croissant import schema
 from rapid_croissant.science.matching import match_one_to_one, nearest_within
 from rapid_croissant.science.merge import merge_by_position
+
+#: An unmatched detection this close (px) to a matched one of the same algorithm is flagged duplicate_of_real.
+DUPLICATE_RADIUS = 1.0
 
 LABEL_COLUMNS = ("label", "truth_id", "match_dist", "truth_mag", "truth_snr", "label_flag")
 
@@ -71,11 +75,17 @@ def label_detections(
     out.loc[m.det_index, "truth_snr"] = snr[t_idx]
     low = m.det_index[snr[t_idx] < low_snr]
     out.loc[low, "label_flag"] = "low_snr_match"
+    unmatched = np.flatnonzero(out["label"].to_numpy() == schema.LABEL_BOGUS)
+    if len(unmatched) and len(m.det_index):
+        # a second detection of a matched source (photutils split/duplicate peaks): bogus by the
+        # one-to-one rule, but flagged so users can drop or relabel it
+        dup, _ = nearest_within(det_xy[unmatched], det_xy[m.det_index], radius=DUPLICATE_RADIUS)
+        out.loc[unmatched[dup >= 0], "label_flag"] = "duplicate_of_real"
     faint = np.flatnonzero(~np.asarray(eligible, dtype=bool))
     if len(faint):
         near, _ = nearest_within(det_xy, txy[faint], radius=radius)
-        unmatched = out["label"].to_numpy() == schema.LABEL_BOGUS
-        out.loc[unmatched & (near >= 0), "label_flag"] = "near_faint_truth"
+        unflagged = (out["label"].to_numpy() == schema.LABEL_BOGUS) & (out["label_flag"].to_numpy() == "")
+        out.loc[unflagged & (near >= 0), "label_flag"] = "near_faint_truth"
     return out
 
 

@@ -24,12 +24,12 @@ demo: $(STAMP)
 	$(VENV)/bin/rapid-croissant demo --out $(DEMO_OUT)
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks *.py
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks *.py
-	$(VENV)/bin/ruff format --check src tests benchmarks *.py
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_benchmarks.py --out BENCHMARKS.md

@@ -67,6 +67,12 @@ def _stamp(out_dir: Path, jid: str, fingerprint: str) -> None:
     atomic.write_text(marker, json.dumps(row, default=str))
 
 
+def _remove_stale_temporaries(out: Path) -> None:
+    """Temporary files left by a build that was killed mid-write (never under a final name)."""
+    for tmp in out.rglob(".*.tmp*"):
+        tmp.unlink(missing_ok=True)
+
+
 def select_jobs(cfg: BuildConfig) -> list[Path]:
     jobs = io.discover_jobs(cfg.input_dir)
     if cfg.jobs:
@@ -90,7 +96,9 @@ def _make_executor(cfg: BuildConfig) -> Executor | None:
     return ProcessPoolExecutor(max_workers=cfg.n_workers)
 
 
-def _run(todo: list[Path], cfg: BuildConfig, executor: Executor | None, progress: bool) -> list[JobResult]:
+def _run(
+    todo: list[Path], cfg: BuildConfig, executor: Executor | None, progress: bool, on_done
+) -> list[JobResult]:
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(todo), desc="building jobs", unit="job", disable=not progress)
@@ -102,6 +110,7 @@ def _run(todo: list[Path], cfg: BuildConfig, executor: Executor | None, progress
         gen = (f.result() for f in as_completed(futures))
     for res in gen:
         results.append(res)
+        on_done(res)  # the done marker is stamped as each job finishes: a killed build resumes from here
         _log_result(res)
         bar.update(1)
     bar.close()
@@ -136,13 +145,12 @@ def build_dataset(
         )
     own = executor is None
     executor = executor or _make_executor(cfg)
+    _remove_stale_temporaries(out)
     try:
-        results = _run(todo, cfg, executor, progress)
+        results = _run(todo, cfg, executor, progress, lambda r: _stamp(out, r.jid, prints[r.jid]))
     finally:
         if own and executor is not None:
             executor.shutdown()
-    for res in results:
-        _stamp(out, res.jid, prints[res.jid])
     summary = BuildSummary(out, sorted(results + skipped, key=lambda r: parts._jid_number(r.jid)))
     summary.n_candidates = write_tables(out, [j.name for j in jobs], cfg)
     return summary

@@ -67,3 +67,28 @@ def test_sigkill_then_resume_gives_identical_outputs(sim_2025, serial_build, tmp
     assert "skipped" in rerun.stdout
     assert not list(out.rglob(".*.tmp*"))
     assert digests(out) == digests(serial_build)
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [("float16", 1e-3), ("uint8", 1.0 / 255 / 2 + 1e-6)])
+def test_cutout_store_matches_the_full_frame_cutouts(serial_build, dtype, tol):
+    import numpy as np
+    import pandas as pd
+
+    from rapid_croissant import schema
+    from rapid_croissant.ml.loader import precompute_cutouts
+    from rapid_croissant.writers.cutout_store import CutoutStore, write_cutout_store
+
+    meta = write_cutout_store(serial_build, dtype=dtype)
+    cand = pd.read_parquet(serial_build / "candidates-train.parquet")
+    assert meta["counts"]["train"] == len(cand)
+    store = CutoutStore(serial_build, "train")
+    assert list(store.index.candidate_id) == list(cand.candidate_id)
+    per_candidate = (store.cutouts.nbytes + store.valid.nbytes) / len(cand)
+    assert per_candidate == 9 * 64 * 64 * np.dtype(dtype).itemsize + 64 * 8
+    rows = np.arange(0, len(cand), 5)
+    got = store.get(rows, channels=schema.CHANNELS)
+    ref = precompute_cutouts(serial_build, cand.iloc[rows].assign(cx=cand.x.iloc[rows], cy=cand.y.iloc[rows]),
+                             algorithm="both")  # fmt: skip
+    assert got.shape == ref.shape
+    assert np.abs(got - ref).max() <= tol
+    assert np.array_equal(got[:, -1], ref[:, -1])

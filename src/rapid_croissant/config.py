@@ -36,6 +36,8 @@ class BuildConfig:
     executor: str = "process"
     scheduler: str | None = None
     split_seed: int = 0
+    cutouts: bool = False
+    cutout_dtype: str = "float32"
     low_snr_flag: float = 5.0
     extra: dict = field(default_factory=dict)
 
@@ -51,6 +53,10 @@ class BuildConfig:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
         if self.executor not in EXECUTORS:
             raise ConfigError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
+        if self.cutout_dtype not in ("float32", "float16", "uint8"):
+            raise ConfigError(f"cutout_dtype must be float32, float16 or uint8, got {self.cutout_dtype!r}")
+        if self.cutouts and not self.full_images:
+            raise ConfigError("cutouts need the full images: drop --no-full-images")
         if self.jobs is not None:
             object.__setattr__(self, "jobs", tuple(self.jobs))
         if self.input_dir.resolve() == self.output_dir.resolve():

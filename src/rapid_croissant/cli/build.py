@@ -53,6 +53,9 @@ def build_options(f):
         click.option("--no-full-images", "full_images", flag_value=False, default=True,
                      help="Do not write the full-frame 9-channel tensors (and masks)."),
         click.option("--overwrite", is_flag=True, help="Rebuild every job, even those already built."),
+        click.option("--cutouts", is_flag=True, help="Also write the per-split 64x64x9 cutout store (cutouts/)."),
+        click.option("--cutout-dtype", type=click.Choice(["float32", "float16", "uint8"]), default="float32",
+                     show_default=True, help="Cutout store dtype (uint8: [0,1] values x 255, 4x smaller)."),
     ]  # fmt: skip
     for opt in reversed(opts):
         f = opt(f)

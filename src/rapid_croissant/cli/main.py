@@ -41,9 +41,9 @@ def cli(verbose: int, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from rapid_croissant.cli import build, demo, simulate
+    from rapid_croissant.cli import build, croissant, demo, simulate, validate
 
-    for mod in (simulate, build, demo):
+    for mod in (simulate, build, croissant, validate, demo):
         cli.add_command(mod.command)
 
 

@@ -16,7 +16,9 @@ START, END = "<!-- cli-reference:start -->", "<!-- cli-reference:end -->"
 
 
 def _help(cmd: click.Command, name: str) -> str:
-    ctx = click.Context(cmd, info_name=name, terminal_width=110, max_content_width=110)
+    ctx = click.Context(
+        cmd, info_name=name, terminal_width=110, max_content_width=110, help_option_names=["-h", "--help"]
+    )  # as the group sets for every command
     return cmd.get_help(ctx)
 
 

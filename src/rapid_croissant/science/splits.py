@@ -103,6 +103,15 @@ def _deal(counts: tuple[int, int, int], n_known: int, fractions) -> list[int]:
     return _dealing_sequence(known) + _dealing_sequence(rest)
 
 
+def _unlabelled(jobs: pd.DataFrame) -> pd.Series:
+    out = pd.Series(False, index=jobs.index)
+    if "has_truth" in jobs.columns:
+        out |= ~jobs["has_truth"].astype("boolean").fillna(False).astype(bool)
+    if "status" in jobs.columns:
+        out |= (jobs["status"].astype("string") == "failed").fillna(False).astype(bool)
+    return out
+
+
 def assign_splits(
     jobs: pd.DataFrame,
     *,
@@ -112,9 +121,16 @@ def assign_splits(
 ) -> pd.Series:
     """Split name ('train', 'val', 'test') of every job, indexed like ``jobs``.
 
-    Deterministic for a seed and independent of row order. Failed jobs get a split like the others.
-    ``stratify=None`` ignores filters.
+    Deterministic for a seed and independent of row order. ``stratify=None`` ignores filters.
+    Jobs without usable labels (``has_truth`` false or ``status`` failed, when those columns exist) go to
+    train when at least 3 labelled jobs remain, so that val and test always carry labels.
     """
+    unlabelled = _unlabelled(jobs)
+    if unlabelled.any() and int((~unlabelled).sum()) >= 3:
+        labelled = jobs[~unlabelled].drop(columns=[c for c in ("has_truth", "status") if c in jobs.columns])
+        result = pd.Series("train", index=jobs.index, dtype="string", name="split")
+        result[~unlabelled] = assign_splits(labelled, seed=seed, fractions=fractions, stratify=stratify)
+        return result
     if "jid" in jobs.columns and jobs["jid"].duplicated().any():
         dupes = sorted(jobs.loc[jobs["jid"].duplicated(), "jid"].astype(str).unique())
         raise ConfigError(f"jobs: each job must appear once, duplicated jid {dupes}")

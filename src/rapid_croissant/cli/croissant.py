@@ -1,0 +1,52 @@
+"""``rapid-croissant croissant`` (and the seed's ``generate_croissant.py``): write croissant.json."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("croissant")
+@click.option(
+    "-d",
+    "--dataset_dir",
+    "--dataset-dir",
+    "dataset_dir",
+    type=click.Path(file_okay=False, exists=True),
+    default="./hackathon_dataset",
+    show_default=True,
+    help="Dataset folder written by `build`.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the Croissant file [default: DATASET_DIR/croissant.json].",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="TOML file of publisher values (see rapid_croissant/data/croissant_defaults.toml).",
+)
+@click.option("--url", default=None, help="Landing page of the dataset (DOI, Zenodo or Hugging Face URL).")
+@click.option(
+    "--license",
+    "license_",
+    default=None,
+    help="Licence URL (SPDX), e.g. https://spdx.org/licenses/CC-BY-4.0.html.",
+)
+@click.option("--creator", default=None, help="Name of the dataset creator.")
+@click.option("--version", "version", default=None, help="Dataset version (semantic versioning, e.g. 1.0.0).")
+@click.option(
+    "--keep-manifests", is_flag=True, help="Reuse the manifest tables instead of hashing every file again."
+)
+def command(dataset_dir, output, config_path, url, license_, creator, version, keep_manifests):  # fmt: skip
+    """Write the manifests and the Croissant 1.1 + RAI metadata of a built dataset."""
+    from rapid_croissant.writers.croissant import write_croissant
+
+    path = write_croissant(dataset_dir, output, config_path=config_path, refresh_manifests=not keep_manifests,
+                           url=url, license=license_, creator_name=creator, version=version)  # fmt: skip
+    click.echo(f"wrote {path}")
+    click.echo(f"check it with: rapid-croissant validate {dataset_dir}")

@@ -1,0 +1,228 @@
+"""The distribution (files) and record sets of ``croissant.json``, built with mlcroissant's API.
+
+Column types, units and descriptions all come from ``schema.py``. Two mlcroissant 1.1.1 bugs decide
+where ``references`` may appear (both checked by tests/test_croissant.py):
+
+* split filtering (``filters={"transient_candidates/split": "val"}``) fails when the record set has any
+  other ``references`` field, so ``transient_candidates`` references only ``splits``; its links to
+  ``jobs`` and ``label_classes`` are stated in the field descriptions and checked by our validator;
+* a record set that joins a file-based record set read earlier from the same ``mlc.Dataset`` fails
+  (join-order bug), so ``truth``, ``images`` and ``catalogs``, which follow ``jobs``, do not reference
+  it. Joins to the inline ``splits`` table are safe.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import mlcroissant as mlc
+from rdflib import URIRef
+
+from rapid_croissant import schema
+from rapid_croissant.errors import RapidCroissantError
+from rapid_croissant.writers.manifest import CATALOGS_MANIFEST, IMAGES_MANIFEST, TENSOR_KINDS, sha256_file
+
+__all__ = ["CANDIDATE_FILES", "RECORD_SETS", "RecordSetBuilder", "SPLIT_REGEX"]
+
+PARQUET, CSV, JSON, TEXT = "application/x-parquet", "text/csv", "application/json", "text/plain"
+LABEL = URIRef("http://mlcommons.org/croissant/Label")
+_TYPES = {"sc:Text": mlc.DataType.TEXT, "sc:Integer": mlc.DataType.INTEGER,
+          "sc:Float": mlc.DataType.FLOAT, "sc:Boolean": mlc.DataType.BOOL}  # fmt: skip
+CANDIDATE_FILES = "candidate-split-files"
+#: The split of a candidate comes from the name of its per-split file (mlcroissant can filter only on such a
+#: field). mlcroissant applies the regex twice (in the join with ``splits`` and again when reading fields), so
+#: it must also accept its own output: both the prefix and the suffix are optional.
+SPLIT_REGEX = r"^(?:{prefix}candidates-)?(train|val|test)(?:\.parquet)?$"
+#: Columns that name a row of another record set, declared in the description instead of ``references``.
+LINKS = {"jid": "jobs/jid", "label": "label_classes/label"}
+SPLIT_URLS = {"train": "cr:TrainingSplit", "val": "cr:ValidationSplit", "test": "cr:TestSplit"}
+LABEL_CLASSES = (
+    (schema.LABEL_UNKNOWN, "unknown", "The job has no truth files: real or bogus is not known"),
+    (
+        schema.LABEL_BOGUS,
+        "bogus",
+        "No truth source (injection or OpenUniverse transient) within the match radius",
+    ),
+    (
+        schema.LABEL_REAL,
+        "real",
+        "A truth source brighter than the magnitude limit lies within the match radius",
+    ),
+)
+#: Record-set ids in document order (joining record sets before the ones they reference).
+RECORD_SETS = ("splits", "label_classes", "image_channels", "transient_candidates", "jobs", "truth", "images",
+               "catalogs")  # fmt: skip
+
+#: The FileObjects: (file name, encoding format, description).
+FILES = (
+    (schema.CANDIDATES_PARQUET, PARQUET, "All candidates, typed (the rows of the three per-split files)"),
+    (schema.CANDIDATES_CSV, CSV, "All candidates as CSV, in the seed's column order"),
+    *((f"candidates-{s}.parquet", PARQUET, f"Candidates of the {s} split") for s in schema.SPLITS),
+    (schema.JOBS_PARQUET, PARQUET, "One row per RAPID job, failed jobs included"),
+    (schema.JOBS_CSV, CSV, "The jobs table as CSV"),
+    (schema.TRUTH_PARQUET, PARQUET, "Truth sources: injections and OpenUniverse transients"),
+    (schema.TRUTH_CSV, CSV, "The truth table as CSV (the seed's combined_truth_table.csv)"),
+    (IMAGES_MANIFEST, PARQUET, "Path, sha256, shape, dtype and channels of every .npy tensor"),
+    (CATALOGS_MANIFEST, PARQUET, "Path, sha256 and kind of every catalog copy"),
+    ("build_info.json", JSON, "rapid-croissant version and build configuration"),
+)
+_TENSOR_COLUMNS = {
+    "kind": schema.Column("string", "sc:Text", None, "image (9-channel tensor), psf (PSF stamp) or mask (NaN bits)"),
+    "jid": schema.Column("string", "sc:Text", None, "RAPID job id"),
+    "path": schema.Column("string", "sc:Text", None, "Path of the .npy file relative to the dataset folder"),
+    "sha256": schema.Column("string", "sc:Text", None, "sha256 of the .npy file"),
+    "size_bytes": schema.Column("Int64", "sc:Integer", "byte", "Size of the .npy file"),
+    "shape": schema.Column("string", "sc:Text", None, "Array shape, comma-separated (H,W,9 for images)"),
+    "dtype": schema.Column("string", "sc:Text", None, "numpy dtype of the array (float32, uint16)"),
+    "channels": schema.Column("string", "sc:Text", None, "Channel names in array order (mask: bit order), comma-separated"),
+    "normalisation": schema.Column("string", "sc:Text", None, "How the values were scaled"),
+}  # fmt: skip
+_CATALOG_COLUMNS = {
+    "jid": _TENSOR_COLUMNS["jid"],
+    "name": schema.Column("string", "sc:Text", None, "Original file name in the RAPID job folder"),
+    "path": schema.Column("string", "sc:Text", None, "Path of the copy relative to the dataset folder"),
+    "sha256": schema.Column("string", "sc:Text", None, "sha256 of the copy"),
+    "size_bytes": _TENSOR_COLUMNS["size_bytes"],
+    "algorithm": schema.Column("string", "sc:Text", None, "zogy or sfft: the difference image it was measured on"),
+    "kind": schema.Column("string", "sc:Text", None, "finder (DAOStarFinder), psfcat (PSF photometry), "
+                          "sextractor or sepsfcat"),
+}  # fmt: skip
+
+
+def _describe(col: schema.Column, link: str | None = None) -> str:
+    return (
+        col.description
+        + (f" [unit: {col.unit}]" if col.unit else "")
+        + (f"; refers to {link}" if link else "")
+    )
+
+
+class RecordSetBuilder:
+    """Builds FileObjects, FileSets and RecordSets of one dataset folder for one ``mlc.Context``."""
+
+    def __init__(self, ctx: mlc.Context, root: Path, *, out_dir: Path, base_url: str = ""):
+        self.ctx, self.root, self.out_dir = ctx, Path(root), Path(out_dir)
+        self.base_url = base_url.rstrip("/")
+
+    def _relative(self, relative: str) -> str:
+        """A dataset path as seen from the folder of croissant.json (mlcroissant resolves from there)."""
+        return Path(os.path.relpath(self.root.resolve() / relative, self.out_dir.resolve())).as_posix()
+
+    def _split_regex(self) -> str:
+        folder = self._relative(".")  # the dataset folder as seen from croissant.json
+        prefix = "" if folder == "." else re.escape(folder + "/")
+        return SPLIT_REGEX.format(prefix=prefix)
+
+    def _url(self, relative: str) -> str:
+        return f"{self.base_url}/{relative}" if self.base_url else self._relative(relative)
+
+    def _file(self, name: str, fmt: str, description: str) -> mlc.FileObject:
+        path = self.root / name
+        return mlc.FileObject(
+            ctx=self.ctx, id=name, name=name, description=description, content_url=self._url(name),
+            encoding_formats=[fmt], sha256=sha256_file(path), content_size=f"{path.stat().st_size} B",
+        )  # fmt: skip
+
+    def _file_set(self, id_: str, pattern: str, fmt: str, description: str) -> mlc.FileSet:
+        return mlc.FileSet(ctx=self.ctx, id=id_, name=id_, description=description, encoding_formats=[fmt],
+                           includes=[self._relative(pattern)])  # fmt: skip
+
+    def distribution(self) -> list:
+        """Every table as a FileObject with sha256 and size; per-split candidates and catalogs as FileSets."""
+        if missing := [name for name, _, _ in FILES if not (self.root / name).is_file()]:
+            raise RapidCroissantError(f"{self.root}: missing {', '.join(missing)} (build the dataset, then "
+                                      "write the manifests)")  # fmt: skip
+        file_sets = [
+            self._file_set(CANDIDATE_FILES, "candidates-*.parquet", PARQUET,
+                           "The per-split candidate files; the split is the file name's middle part"),
+            self._file_set("catalog-files", f"{schema.CATALOGS_DIR}/*.txt", TEXT,
+                           "Copies of the RAPID catalogs, <jid>_<original name>; sha256 in catalogs-manifest.parquet"),
+        ]  # fmt: skip
+        return [self._file(*spec) for spec in FILES] + file_sets
+
+    def _field(self, rs: str, name: str, col: schema.Column, source: mlc.Source, *, data_types=None,
+               references: str | None = None, link: str | None = None) -> mlc.Field:  # fmt: skip
+        extra = {"references": mlc.Source(ctx=self.ctx, field=references)} if references else {}
+        return mlc.Field(ctx=self.ctx, id=f"{rs}/{name}", name=name, description=_describe(col, link),
+                         data_types=data_types or [_TYPES[col.croissant]], source=source, **extra)  # fmt: skip
+
+    def _column_source(self, name: str, *, file_object=None, file_set=None) -> mlc.Source:
+        return mlc.Source(ctx=self.ctx, file_object=file_object, file_set=file_set,
+                          extract=mlc.Extract(ctx=self.ctx, column=name))  # fmt: skip
+
+    def _table(self, rs: str, columns: dict, *, file_object: str, references: dict | None = None) -> list:
+        refs = references or {}
+        return [self._field(rs, n, c, self._column_source(n, file_object=file_object), references=refs.get(n),
+                            link=None if n in refs or rs == "jobs" else LINKS.get(n))
+                for n, c in columns.items()]  # fmt: skip
+
+    def _inline(self, rs: str, columns: dict[str, tuple], rows: list[tuple], **kwargs) -> mlc.RecordSet:
+        fields = [mlc.Field(ctx=self.ctx, id=f"{rs}/{n}", name=n, description=d, data_types=[t])
+                  for n, (t, d) in columns.items()]  # fmt: skip
+        data = [{f"{rs}/{n}": v for n, v in zip(columns, row, strict=True)} for row in rows]
+        return mlc.RecordSet(ctx=self.ctx, id=rs, name=rs, fields=fields, data=data, **kwargs)
+
+    def _splits(self) -> mlc.RecordSet:
+        columns = {
+            "name": (mlc.DataType.TEXT, "Split name"),
+            "url": (mlc.DataType.URL, "Croissant split type"),
+        }
+        return self._inline("splits", columns, [(s, SPLIT_URLS[s]) for s in schema.SPLITS],
+                            data_types=[mlc.DataType.SPLIT], key=["splits/name"],
+                            description="Train, validation and test splits, assigned by job and balanced by filter")  # fmt: skip
+
+    def _label_classes(self) -> mlc.RecordSet:
+        columns = {"label": (mlc.DataType.INTEGER, "Label value"), "name": (mlc.DataType.TEXT, "Class name"),
+                   "description": (mlc.DataType.TEXT, "Meaning")}  # fmt: skip
+        return self._inline("label_classes", columns, list(LABEL_CLASSES), key=["label_classes/label"],
+                            data_types=[URIRef("https://schema.org/Enumeration")],
+                            description="Values of transient_candidates/label")  # fmt: skip
+
+    def _image_channels(self) -> mlc.RecordSet:
+        columns = {"index": (mlc.DataType.INTEGER, "Position on the last axis of images/<jid>.npy (bit of the mask)"),
+                   "name": (mlc.DataType.TEXT, "Channel name"), "description": (mlc.DataType.TEXT, "Content and unit "
+                   "before normalisation")}  # fmt: skip
+        rows = [(k, c, schema.CHANNEL_DESCRIPTIONS[c]) for k, c in enumerate(schema.CHANNELS)]
+        return self._inline("image_channels", columns, rows, key=["image_channels/index"],
+                            description="The nine channels of every image tensor, in order")  # fmt: skip
+
+    def _candidates(self) -> mlc.RecordSet:
+        rs = "transient_candidates"
+        fields = []
+        for name, col in schema.CANDIDATE_SCHEMA.items():
+            if name == "split":
+                source = mlc.Source(ctx=self.ctx, file_set=CANDIDATE_FILES,
+                                    extract=mlc.Extract(ctx=self.ctx, file_property="fullpath"),
+                                    transforms=[mlc.Transform(ctx=self.ctx, regex=self._split_regex())])  # fmt: skip
+                fields.append(self._field(rs, name, col, source, references="splits/name"))
+            else:
+                types = [mlc.DataType.INTEGER, LABEL] if name == "label" else None
+                source = self._column_source(name, file_set=CANDIDATE_FILES)
+                fields.append(self._field(rs, name, col, source, data_types=types, link=LINKS.get(name)))
+        return mlc.RecordSet(ctx=self.ctx, id=rs, name=rs, key=[f"{rs}/candidate_id"], fields=fields,
+                             description="One row per candidate (ZOGY and SFFT detections merged by position); "
+                             "filter by split with filters={'transient_candidates/split': 'val'}")  # fmt: skip
+
+    def record_sets(self) -> list[mlc.RecordSet]:
+        """All record sets in ``RECORD_SETS`` order."""
+        jobs = self._table("jobs", schema.JOB_SCHEMA, file_object=schema.JOBS_PARQUET,
+                           references={"split": "splits/name"})  # fmt: skip
+        truth = self._table("truth", schema.TRUTH_SCHEMA, file_object=schema.TRUTH_PARQUET)
+        images = self._table("images", _TENSOR_COLUMNS, file_object=IMAGES_MANIFEST)
+        catalogs = self._table("catalogs", _CATALOG_COLUMNS, file_object=CATALOGS_MANIFEST)
+        kinds = "; ".join(f"{k}: {folder}/<jid>.npy" for k, (folder, _, _) in TENSOR_KINDS.items())
+        sets = [
+            self._splits(), self._label_classes(), self._image_channels(), self._candidates(),
+            mlc.RecordSet(ctx=self.ctx, id="jobs", name="jobs", key=["jobs/jid"], fields=jobs,
+                          description="RAPID jobs (one science exposure each), with status and counts"),
+            mlc.RecordSet(ctx=self.ctx, id="truth", name="truth", key=["truth/jid", "truth/truth_id"], fields=truth,
+                          description="Truth sources per job; truth_id is unique within a job"),
+            mlc.RecordSet(ctx=self.ctx, id="images", name="images", key=["images/path"], fields=images,
+                          description=f"Manifest of the .npy tensors ({kinds}); read them with numpy.load"),
+            mlc.RecordSet(ctx=self.ctx, id="catalogs", name="catalogs", key=["catalogs/path"], fields=catalogs,
+                          description="Manifest of the RAPID catalog copies in catalogs/"),
+        ]  # fmt: skip
+        assert tuple(s.id for s in sets) == RECORD_SETS
+        return sets

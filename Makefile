@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= demo_output
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench venv clean browser
 
 venv: $(STAMP)
 
@@ -23,7 +23,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/rapid-croissant demo --out $(DEMO_OUT)
 
-test: $(STAMP)
+# The report's browser test uses Debian's chromium + chromedriver, installed here when missing
+# (needs root and the Debian mirror; otherwise the test is skipped with a message).
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+	    >/dev/null 2>&1 || echo "note: chromium could not be installed: the browser test will be skipped"; }
+
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

@@ -41,9 +41,9 @@ def cli(verbose: int, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from rapid_croissant.cli import build, croissant, demo, simulate, validate
+    from rapid_croissant.cli import build, croissant, demo, report, simulate, validate
 
-    for mod in (simulate, build, croissant, validate, demo):
+    for mod in (simulate, build, croissant, validate, report, demo):
         cli.add_command(mod.command)
 
 

@@ -104,12 +104,17 @@ print(first["transient_candidates/candidate_id"])
 ```python
 import os
 
-from rapid_croissant.ml.data import load_tables, select_candidates
+from rapid_croissant.ml.data import feature_matrix, load_tables, select_candidates
 from rapid_croissant.ml.loader import CutoutDataset
 
 DATASET = os.environ.get("DATASET", ".")
-tables = load_tables(DATASET)
-print(sorted(tables))
+tables = load_tables(DATASET)  # candidates, jobs, truth (pyarrow)
+rows = select_candidates(tables.candidates, algorithm="zogy", protocol="A")  # labelled ZOGY detections
+train = rows[rows.split == "train"]
+_, _, stats = feature_matrix(train, algorithm="zogy")  # standardise with training statistics only
+cutouts = CutoutDataset(DATASET, train, algorithm="zogy", feature_stats=stats)
+image, valid, features, label = cutouts[0]  # (6, 64, 64) cutout, validity mask, features, 0/1 label
+print(tuple(image.shape), tuple(features.shape), float(label))
 ```"""
 
 

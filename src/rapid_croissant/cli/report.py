@@ -1,0 +1,27 @@
+"""``rapid-croissant report``: the self-contained HTML report of any built dataset."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("report")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--comparison",
+    type=click.Path(exists=True),
+    default=None,
+    help="comparison.json (or its folder) from `rapid-croissant compare` [default: DATASET/comparison/].",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default=None, help="[default: DATASET/report.html]"
+)
+@click.option("--card/--no-card", default=True, show_default=True, help="Also (re)write DATASET_CARD.md.")
+def command(dataset, comparison, output, card):  # fmt: skip
+    """Write report.html (composition, cutout gallery, ROC, completeness, false positives, comparison)."""
+    from rapid_croissant.writers.dataset_card import write_dataset_card
+    from rapid_croissant.writers.report import write_report
+
+    if card:
+        click.echo(f"wrote {write_dataset_card(dataset)}")
+    click.echo(f"wrote {write_report(dataset, comparison=comparison, output=output)}")

@@ -41,9 +41,20 @@ def cli(verbose: int, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from rapid_croissant.cli import build, croissant, demo, report, simulate, validate
+    from rapid_croissant.cli import (
+        build,
+        compare,
+        composition,
+        croissant,
+        demo,
+        evaluate,
+        report,
+        simulate,
+        train,
+        validate,
+    )
 
-    for mod in (simulate, build, croissant, validate, report, demo):
+    for mod in (simulate, build, croissant, validate, composition, train, evaluate, compare, report, demo):
         cli.add_command(mod.command)
 
 

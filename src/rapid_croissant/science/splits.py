@@ -103,10 +103,15 @@ def _deal(counts: tuple[int, int, int], n_known: int, fractions) -> list[int]:
     return _dealing_sequence(known) + _dealing_sequence(rest)
 
 
+_EVAL_COLUMNS = ("has_truth", "has_zogy", "has_sfft", "status")
+
+
 def _unlabelled(jobs: pd.DataFrame) -> pd.Series:
+    """Jobs unfit for val/test: without truth, failed, or without one algorithm's products."""
     out = pd.Series(False, index=jobs.index)
-    if "has_truth" in jobs.columns:
-        out |= ~jobs["has_truth"].astype("boolean").fillna(False).astype(bool)
+    for col in ("has_truth", "has_zogy", "has_sfft"):
+        if col in jobs.columns:
+            out |= ~jobs[col].astype("boolean").fillna(False).astype(bool)
     if "status" in jobs.columns:
         out |= (jobs["status"].astype("string") == "failed").fillna(False).astype(bool)
     return out
@@ -122,12 +127,13 @@ def assign_splits(
     """Split name ('train', 'val', 'test') of every job, indexed like ``jobs``.
 
     Deterministic for a seed and independent of row order. ``stratify=None`` ignores filters.
-    Jobs without usable labels (``has_truth`` false or ``status`` failed, when those columns exist) go to
-    train when at least 3 labelled jobs remain, so that val and test always carry labels.
+    Jobs that cannot serve evaluation (no truth files, failed, or missing one algorithm's products: the
+    ``has_truth``, ``status``, ``has_zogy`` and ``has_sfft`` columns, when they exist) go to train when at
+    least 3 other jobs remain, so that val and test carry labels and allow a fair ZOGY-vs-SFFT comparison.
     """
     unlabelled = _unlabelled(jobs)
     if unlabelled.any() and int((~unlabelled).sum()) >= 3:
-        labelled = jobs[~unlabelled].drop(columns=[c for c in ("has_truth", "status") if c in jobs.columns])
+        labelled = jobs[~unlabelled].drop(columns=[c for c in _EVAL_COLUMNS if c in jobs.columns])
         result = pd.Series("train", index=jobs.index, dtype="string", name="split")
         result[~unlabelled] = assign_splits(labelled, seed=seed, fractions=fractions, stratify=stratify)
         return result

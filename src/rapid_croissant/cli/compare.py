@@ -1,0 +1,53 @@
+"""``rapid-croissant compare``: train and evaluate every combination and compare ZOGY with SFFT."""
+
+from __future__ import annotations
+
+import click
+
+_SPLIT = click.Choice(("zogy", "sfft", "both"))
+
+
+@click.command("compare")
+@click.option(
+    "-d",
+    "--dataset",
+    "dataset_dir",
+    type=click.Path(exists=True, file_okay=False),
+    required=True,
+    help="Dataset folder written by `rapid-croissant build`.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="comparison",
+    show_default=True,
+    help="Folder for the runs, comparison.json and comparison.md.",
+)
+@click.option(
+    "--models",
+    multiple=True,
+    type=click.Choice(("gbt", "cnn")),
+    default=("gbt", "cnn"),
+    show_default=True,
+    help="Repeat to give several.",
+)
+@click.option("--algorithms", multiple=True, type=_SPLIT, default=("zogy", "sfft", "both"), show_default=True)
+@click.option(
+    "--protocols", multiple=True, type=click.Choice(("A", "B")), default=("A", "B"), show_default=True
+)
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=30, show_default=True, help="CNN epochs (at most)."
+)
+@click.option("--n-boot", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+def command(dataset_dir, out_dir, models, algorithms, protocols, epochs, n_boot, seed):  # fmt: skip
+    """Train + evaluate each model/protocol/algorithm and write the "which wins" tables."""
+    from pathlib import Path
+
+    from rapid_croissant.ml.compare import compare
+
+    compare(dataset_dir, out_dir=out_dir, models=models, algorithms=algorithms, protocols=protocols,
+            n_boot=n_boot, epochs=epochs, seed=seed)  # fmt: skip
+    click.echo((Path(out_dir) / "comparison.md").read_text())
+    click.echo(f"written: {out_dir}/comparison.json, {out_dir}/comparison.md, runs in {out_dir}/runs/")

@@ -1,0 +1,246 @@
+"""Tables of a built dataset, the candidate selection of each evaluation protocol, and the feature matrix.
+
+Protocols follow docs ml_evaluation.md §4.5: A (native) gives each algorithm its own detections and labels;
+B (matched) keeps only candidates detected by both. Unknown labels (-1 or missing) are never used for
+training or metrics. Feature scaling statistics are fitted on the training rows only and then reused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from rapid_croissant import schema
+from rapid_croissant.errors import RapidCroissantError
+
+__all__ = [
+    "ALGORITHMS",
+    "FEATURES",
+    "PROTOCOLS",
+    "Tables",
+    "check_split_by_job",
+    "feature_matrix",
+    "hold_out_jobs",
+    "load_tables",
+    "select_candidates",
+    "split_rows",
+    "write_json",
+]
+
+log = logging.getLogger(__name__)
+
+#: Candidate sets a classifier can be trained on: one algorithm's detections, or the union ("both").
+ALGORITHMS = ("zogy", "sfft", "both")
+PROTOCOLS = ("A", "B")
+#: Per-algorithm features (``<alg>_<name>`` columns); ``npix`` is a constant of the finder and is left out.
+FEATURES = tuple(f for f in (*schema.SEED_FEATURES, *schema.FIT_FEATURES) if f != "npix")
+#: Flux-like features with heavy tails, compressed with a sign-preserving asinh before scaling.
+HEAVY_TAILED = frozenset({"peak", "flux", "flux_fit", "flux_err", "snr", "qfit", "cfit", "reduced_chi2"})
+#: Scaled features are clipped to this many IQRs so a single extreme row cannot dominate a network.
+_CLIP = 20.0
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The three tables of a dataset folder."""
+
+    candidates: pd.DataFrame
+    jobs: pd.DataFrame
+    truth: pd.DataFrame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    return pq.read_table(path).to_pandas()
+
+
+def load_tables(dataset_dir: str | Path) -> Tables:
+    """Read candidates, jobs and truth with pyarrow (``candidates-<split>.parquet`` when the full file is absent)."""
+    root = Path(dataset_dir)
+    if not root.is_dir():
+        raise RapidCroissantError(f"dataset_dir: {root} is not a folder")
+    full = root / schema.CANDIDATES_PARQUET
+    if full.is_file():
+        candidates = _read_parquet(full)
+    else:
+        parts = [root / f"candidates-{s}.parquet" for s in schema.SPLITS]
+        if not all(p.is_file() for p in parts):
+            raise RapidCroissantError(
+                f"{root}: no {schema.CANDIDATES_PARQUET} (is this a dataset written by rapid-croissant build?)"
+            )
+        candidates = pd.concat([_read_parquet(p) for p in parts], ignore_index=True)
+    missing = [c for c in ("candidate_id", "jid", "split", "label", "detected_by") if c not in candidates]
+    if missing:
+        raise RapidCroissantError(f"{full}: missing columns {missing}")
+    tables = {}
+    for name in (schema.JOBS_PARQUET, schema.TRUTH_PARQUET):
+        path = root / name
+        if not path.is_file():
+            raise RapidCroissantError(f"{root}: no {name}")
+        tables[name] = _read_parquet(path)
+    return Tables(candidates, tables[schema.JOBS_PARQUET], tables[schema.TRUTH_PARQUET])
+
+
+def check_split_by_job(candidates: pd.DataFrame) -> None:
+    """Raise when a job has candidates in more than one split (a leaky, candidate-level split)."""
+    n_splits = candidates.groupby("jid", observed=True)["split"].nunique()
+    leaky = sorted(n_splits[n_splits > 1].index.astype(str))
+    if leaky:
+        raise RapidCroissantError(f"candidates: jobs {leaky[:5]} appear in more than one split")
+
+
+def _check_choice(value: str, name: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def select_candidates(df: pd.DataFrame, *, algorithm: str, protocol: str = "A") -> pd.DataFrame:
+    """Labelled candidates of one algorithm under a protocol, with ``target`` (0/1), ``cx`` and ``cy`` added.
+
+    A: zogy/sfft keep rows that algorithm detected, with its own label and position; both keeps every row
+    with the merged label and position. B: only rows detected by both, each algorithm its own label.
+    """
+    _check_choice(algorithm, "algorithm", ALGORITHMS)
+    _check_choice(protocol, "protocol", PROTOCOLS)
+    detected_by = df["detected_by"].astype("string")
+    if protocol == "B":
+        keep = detected_by == "both"
+    elif algorithm == "both":
+        keep = detected_by.notna()
+    else:
+        keep = detected_by.isin([algorithm, "both"])
+    label_col, xcol, ycol = (
+        ("label", "x", "y")
+        if algorithm == "both"
+        else (f"{algorithm}_label",) + tuple(f"{algorithm}_{c}" for c in ("x", "y"))
+    )
+    label = pd.to_numeric(df[label_col], errors="coerce")
+    keep &= label.isin([schema.LABEL_REAL, schema.LABEL_BOGUS]).fillna(False)
+    out = df[keep.to_numpy(dtype=bool)].copy()
+    out["target"] = label[keep.to_numpy(dtype=bool)].astype(np.int64).to_numpy()
+    out["cx"] = out[xcol].astype(float)
+    out["cy"] = out[ycol].astype(float)
+    bad = ~np.isfinite(out["cx"]) | ~np.isfinite(out["cy"])
+    if bad.any():
+        log.warning("dropping %d %s candidates without a position", int(bad.sum()), algorithm)
+        out = out[~bad]
+    return out.reset_index(drop=True)
+
+
+def split_rows(df: pd.DataFrame, split: str) -> pd.DataFrame:
+    """Rows of one split (train, val or test), re-indexed from 0."""
+    _check_choice(split, "split", schema.SPLITS)
+    return df[(df["split"] == split).to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def hold_out_jobs(
+    rows: pd.DataFrame, *, fraction: float = 0.2, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``rows`` by job into (kept, held out): a seeded ``fraction`` of the jobs, at least one.
+
+    Used for validation when the val split has no usable labels (e.g. its only job has no truth). Jobs
+    holding both classes are preferred so the held-out part can choose a threshold.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must lie strictly between 0 and 1, got {fraction}")
+    jids = rows["jid"].astype(str)
+    n_classes = rows.groupby(jids.to_numpy())["target"].nunique()
+    if len(n_classes) < 2:
+        raise RapidCroissantError(f"rows: {len(n_classes)} job(s), cannot hold out a validation job")
+    rng = np.random.default_rng(seed)
+    order = sorted(n_classes.index, key=lambda j: (-n_classes[j], rng.random()))
+    mixed = int((n_classes == 2).sum())
+    n_out = max(1, round(fraction * len(order)))
+    chosen = rng.permutation(order[: max(mixed, n_out)])[:n_out]  # draw among mixed jobs first
+    held = jids.isin(set(chosen)).to_numpy()
+    return rows[~held].reset_index(drop=True), rows[held].reset_index(drop=True)
+
+
+def _algorithms_of(algorithm: str) -> tuple[str, ...]:
+    _check_choice(algorithm, "algorithm", ALGORITHMS)
+    return ("zogy", "sfft") if algorithm == "both" else (algorithm,)
+
+
+def _raw_features(df: pd.DataFrame, algorithm: str) -> pd.DataFrame:
+    """Transformed (asinh on heavy tails) feature columns plus a ``<alg>_missing`` 0/1 column per algorithm."""
+    cols = {}
+    for alg in _algorithms_of(algorithm):
+        detected = df["detected_by"].astype("string").isin([alg, "both"]).fillna(False).to_numpy(dtype=bool)
+        for name in FEATURES:
+            col = f"{alg}_{name}"
+            values = (
+                pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                if col in df
+                else np.full(len(df), np.nan)
+            )
+            values = np.where(np.isfinite(values), values, np.nan)
+            cols[col] = np.arcsinh(values) if name in HEAVY_TAILED else values
+        cols[f"{alg}_missing"] = (~detected).astype(float)
+    return pd.DataFrame(cols, index=df.index)
+
+
+def _fit_stats(raw: pd.DataFrame) -> dict:
+    """Median and IQR (std when the IQR is 0) of each feature; columns constant or empty on train are dropped."""
+    names, center, scale = [], {}, {}
+    for col in raw.columns:
+        values = raw[col].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            continue
+        if values.min() == values.max():
+            continue
+        if col.endswith("_missing"):  # 0/1 indicators stay 0/1
+            q50, spread = 0.0, 1.0
+        else:
+            q25, q50, q75 = np.percentile(values, [25, 50, 75])
+            spread = q75 - q25 if q75 > q25 else float(np.std(values))
+        names.append(col)
+        center[col], scale[col] = float(q50), float(spread)
+    if not names:
+        raise ValueError("df: no feature varies on the training rows")
+    return {"method": "median/iqr", "names": names, "center": center, "scale": scale, "clip": _CLIP}
+
+
+def feature_matrix(
+    df: pd.DataFrame, *, algorithm: str, stats: dict | None = None
+) -> tuple[np.ndarray, list[str], dict]:
+    """float32 feature matrix of ``df`` scaled with ``stats`` (fitted on ``df`` when None: pass train rows).
+
+    Missing values (the algorithm did not detect the candidate, or a failed fit) become 0, the training
+    median, and a ``<alg>_missing`` indicator column says which algorithm did not detect it.
+    """
+    raw = _raw_features(df, algorithm)
+    if stats is None:
+        stats = _fit_stats(raw)
+    names = list(stats["names"])
+    unknown = [n for n in names if n not in raw.columns]
+    if unknown:
+        raise ValueError(f"stats: features {unknown} do not belong to algorithm {algorithm!r}")
+    X = np.empty((len(df), len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        values = (raw[name].to_numpy(dtype=float) - stats["center"][name]) / stats["scale"][name]
+        X[:, j] = np.clip(np.nan_to_num(values, nan=0.0), -stats["clip"], stats["clip"])
+    return X, names, stats
+
+
+def _json_ready(obj):
+    if isinstance(obj, dict):
+        return {str(k): _json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_ready(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None  # strict JSON has no NaN/inf: undefined metrics are written as null
+    return obj
+
+
+def write_json(path: str | Path, obj) -> None:
+    """Write ``obj`` as indented strict JSON (NaN and inf become null)."""
+    Path(path).write_text(json.dumps(_json_ready(obj), indent=2, allow_nan=False) + "\n")

@@ -84,11 +84,17 @@ def test_cutout_store_matches_the_full_frame_cutouts(serial_build, dtype, tol):
     store = CutoutStore(serial_build, "train")
     assert list(store.index.candidate_id) == list(cand.candidate_id)
     per_candidate = (store.cutouts.nbytes + store.valid.nbytes) / len(cand)
-    assert per_candidate == 9 * 64 * 64 * np.dtype(dtype).itemsize + 64 * 8
+    assert per_candidate == len(schema.CHANNELS) * 64 * 64 * np.dtype(dtype).itemsize + 3 * 64 * 8
     rows = np.arange(0, len(cand), 5)
-    got = store.get(rows, channels=schema.CHANNELS)
-    ref = precompute_cutouts(serial_build, cand.iloc[rows].assign(cx=cand.x.iloc[rows], cy=cand.y.iloc[rows]),
-                             algorithm="both")  # fmt: skip
-    assert got.shape == ref.shape
-    assert np.abs(got - ref).max() <= tol
-    assert np.array_equal(got[:, -1], ref[:, -1])
+    sel = cand.iloc[rows].assign(cx=cand.x.iloc[rows], cy=cand.y.iloc[rows])
+    for algorithm in ("zogy", "sfft", "both"):
+        got = store.get(rows, algorithm=algorithm)
+        ref = precompute_cutouts(serial_build, sel, algorithm=algorithm, use_store=False)
+        assert got.shape == ref.shape
+        assert np.abs(got - ref).max() <= tol
+        assert np.array_equal(got[:, -1], ref[:, -1])
+    via_loader = precompute_cutouts(serial_build, sel, algorithm="sfft")  # uses the store when present
+    assert (
+        np.abs(via_loader - precompute_cutouts(serial_build, sel, algorithm="sfft", use_store=False)).max()
+        <= tol
+    )

@@ -40,7 +40,7 @@ def _headline(comparison: dict) -> list[str]:
     "--n-jobs",
     "n",
     type=click.IntRange(min=3),
-    default=12,
+    default=20,
     show_default=True,
     help="Simulated jobs (at least 12 for a meaningful comparison).",
 )

@@ -5,8 +5,9 @@ Layout (``<dataset>/cutouts/``), rows in the order of ``candidates-<split>.parqu
 - ``cutouts-<split>.npy``: (N, 9, 64, 64), channels in schema.CHANNELS order, float32, float16, or uint8
   (the [0, 1] ZScale values times 255, rounded: at most 0.002 off, 4x smaller than float32); the PSF channel
   holds the job's native PSF stamp centred on the candidate, as the loader uses it;
-- ``valid-<split>.npy``: (N, 64, 8) uint8, the per-pixel validity (inside the image and no channel NaN)
-  packed 8 pixels a byte along x (``np.unpackbits(..., axis=-1)``);
+- ``valid-<split>.npy``: (N, 3, 64, 8) uint8, the per-pixel validity for the channels of each loader
+  algorithm (zogy, sfft, both: inside the image and none of those channels NaN), packed 8 pixels a byte
+  along x (``np.unpackbits(..., axis=-1)``);
 - ``index-<split>.parquet``: candidate_id, jid and row;
 - ``store.json``: dtype, scale, channels, size, the position columns used.
 """
@@ -26,11 +27,12 @@ from rapid_croissant.writers.atomic import atomic_path, write_parquet, write_tex
 log = logging.getLogger(__name__)
 
 CUTOUT_DIR = "cutouts"
+VALID_SETS = ("zogy", "sfft", "both")
 DTYPES = {"float32": (np.float32, 1.0), "float16": (np.float16, 1.0), "uint8": (np.uint8, 255.0)}
 
 
 def _store_split(dataset_dir: Path, split: str, *, dtype: str, size: int) -> int:
-    from rapid_croissant.ml.loader import _JobArrays, job_cutouts
+    from rapid_croissant.ml.loader import ALGORITHM_CHANNELS, _JobArrays, job_cutouts
 
     cand = pd.read_parquet(
         dataset_dir / f"candidates-{split}.parquet", columns=["candidate_id", "jid", "x", "y"]
@@ -46,7 +48,9 @@ def _store_split(dataset_dir: Path, split: str, *, dtype: str, size: int) -> int
         store = np.lib.format.open_memmap(
             tmp_c, mode="w+", dtype=np_dtype, shape=(n, len(schema.CHANNELS), size, size)
         )
-        valid = np.lib.format.open_memmap(tmp_v, mode="w+", dtype=np.uint8, shape=(n, size, size // 8))
+        valid = np.lib.format.open_memmap(
+            tmp_v, mode="w+", dtype=np.uint8, shape=(n, len(VALID_SETS), size, size // 8)
+        )
         jids = cand["jid"].astype(str).to_numpy()
         for jid in pd.unique(jids):
             rows = np.flatnonzero(jids == jid)
@@ -55,7 +59,11 @@ def _store_split(dataset_dir: Path, split: str, *, dtype: str, size: int) -> int
                               channels=schema.CHANNELS, size=size)  # fmt: skip
             vals = cut[:, :-1] * scale
             store[rows] = np.rint(vals) if np_dtype == np.uint8 else vals
-            valid[rows] = np.packbits(cut[:, -1] > 0.5, axis=-1)
+            for k, alg in enumerate(VALID_SETS):
+                ok = cut[:, -1] if alg == "both" else job_cutouts(
+                    image, mask, psf, cand["x"].to_numpy(float)[rows], cand["y"].to_numpy(float)[rows],
+                    channels=ALGORITHM_CHANNELS[alg], size=size)[:, -1]  # fmt: skip
+                valid[rows, k] = np.packbits(ok > 0.5, axis=-1)
         store.flush()
         valid.flush()
         del store, valid
@@ -97,9 +105,11 @@ class CutoutStore:
     def rows_of(self, candidate_ids) -> np.ndarray:
         return np.array([self._row[c] for c in candidate_ids], dtype=np.int64)
 
-    def get(self, rows: np.ndarray, *, channels: tuple[str, ...]) -> np.ndarray:
-        """Cutouts of ``rows`` with ``channels`` then the validity channel, float32 in [0, 1]."""
-        idx = [self.meta["channels"].index(c) for c in channels]
+    def get(self, rows: np.ndarray, *, algorithm: str) -> np.ndarray:
+        """Cutouts of ``rows`` with the loader's channels of ``algorithm`` then its validity channel (float32)."""
+        from rapid_croissant.ml.loader import ALGORITHM_CHANNELS
+
+        idx = [self.meta["channels"].index(c) for c in ALGORITHM_CHANNELS[algorithm]]
         order = np.argsort(rows)  # read the memmap in increasing row order
         sel = np.asarray(rows)[order]
         out = np.empty((len(rows), len(idx) + 1) + self.cutouts.shape[2:], dtype=np.float32)
@@ -108,5 +118,5 @@ class CutoutStore:
             block /= np.float32(self.meta["scale"])
         out[order, :-1] = block
         size = self.cutouts.shape[-1]
-        out[order, -1] = np.unpackbits(self.valid[sel], axis=-1, count=size)
+        out[order, -1] = np.unpackbits(self.valid[sel, VALID_SETS.index(algorithm)], axis=-1, count=size)
         return out

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rapid_croissant.writers.dataset_card import card_text, code_blocks, write_dataset_card
-from rapid_croissant.writers.report import write_report
+from rapid_croissant.report.card import card_text, code_blocks, write_dataset_card
+from rapid_croissant.report.page import write_report
 
 SCREENSHOT_DIR = Path(__file__).resolve().parents[1] / "test-artifacts"
 

@@ -75,8 +75,8 @@ def test_cutout_store_matches_the_full_frame_cutouts(serial_build, dtype, tol):
     import pandas as pd
 
     from rapid_croissant import schema
+    from rapid_croissant.build.cutout_store import CutoutStore, write_cutout_store
     from rapid_croissant.ml.loader import precompute_cutouts
-    from rapid_croissant.writers.cutout_store import CutoutStore, write_cutout_store
 
     meta = write_cutout_store(serial_build, dtype=dtype)
     cand = pd.read_parquet(serial_build / "candidates-train.parquet")

@@ -182,6 +182,14 @@ ALGORITHM_CHANNELS = {
     "sfft": ("sfft_diff", "sfft_scorr", "sfft_uncert"),
 }
 
+#: Image channels a model of each algorithm sees in a cutout, in this order (the loader appends a validity
+#: channel): each algorithm's own difference, S_corr and uncertainty, with the science, reference and PSF.
+CUTOUT_CHANNELS: dict[str, tuple[str, ...]] = {
+    "zogy": ("sci", "ref", "zogy_diff", "zogy_scorr", "psf", "zogy_uncert"),
+    "sfft": ("sci", "ref", "sfft_diff", "sfft_scorr", "psf", "sfft_uncert"),
+    "both": CHANNELS,
+}
+
 #: Catalog files the seed copies into ``catalogs/`` (both eras' names; copied when present).
 SEED_CATALOG_FILES = (
     "diffimage_masked.txt",

@@ -154,7 +154,7 @@ def build_dataset(
     summary = BuildSummary(out, sorted(results + skipped, key=lambda r: parts._jid_number(r.jid)))
     summary.n_candidates = write_tables(out, [j.name for j in jobs], cfg)
     if cfg.cutouts:
-        from rapid_croissant.writers.cutout_store import write_cutout_store
+        from rapid_croissant.build.cutout_store import write_cutout_store
 
         write_cutout_store(out, dtype=cfg.cutout_dtype)
     return summary

@@ -1,7 +1,10 @@
 """Per-job image outputs: the 9-channel float32 tensor, the NaN bit mask and the native PSF stamp.
 
-One plane in memory at a time: each channel is read, its NaN bits recorded, then ZScale-normalised
-(NaN -> 0 first, as the seed does) straight into a preallocated memory-mapped ``.npy`` file.
+The nine input planes are opened as memory maps (nothing is read until touched); the ZScale limits of
+each channel come from astropy's strided sample of 1000 pixels, NaN set to 0 first (the seed's
+normalisation); then the tensor is produced in blocks of rows: each block of all nine channels is
+normalised in float32 and written sequentially into the ``.npy`` file, while the NaN bits go into the
+mask. No full plane is ever loaded, no float64 temporary is made, and the output is written once.
 """
 
 from __future__ import annotations
@@ -14,10 +17,18 @@ import numpy as np
 
 from rapid_croissant import io, schema
 from rapid_croissant.errors import JobError
-from rapid_croissant.science.normalize import channel_bit, resize_to_shape, zscale_normalize_into
+from rapid_croissant.science.normalize import (
+    channel_bit,
+    normalize_block,
+    resize_to_shape,
+    seed_zscale_limits,
+)
 from rapid_croissant.writers.atomic import atomic_path
 
 log = logging.getLogger(__name__)
+
+#: Elements per channel in one block of rows (about 4 MB per channel in float32).
+BLOCK_ELEMENTS = 1 << 20
 
 
 @dataclass
@@ -40,58 +51,92 @@ def _sample(plane: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return np.asarray(plane[iy, ix], dtype=np.float64)
 
 
-def _read_channel(job: io.RapidJob, ch: str, out: ImageOutputs) -> np.ndarray | None:
+def _open_channel(job: io.RapidJob, ch: str, out: ImageOutputs) -> np.ndarray | None:
+    """The channel's plane (a memory map for full frames, an array for the PSF stamp), or None."""
     if not job.channels_present.get(ch):
         return None
     try:
-        return io.read_plane(job.channel_path(ch), job=job.path)
+        if ch in schema.STAMP_CHANNELS:
+            return io.read_plane(job.channel_path(ch), job=job.path)
+        return io.open_plane(job.channel_path(ch), job=job.path)
     except JobError as err:
         out.unreadable.append(f"{err}: channel {ch} left empty and masked")
         return None
+
+
+def open_channels(
+    job: io.RapidJob, truth_xy: np.ndarray, result: ImageOutputs
+) -> dict[str, np.ndarray | None]:
+    """Every channel at the image shape (small or mismatched planes resized, as the seed does)."""
+    h, w = job.shape
+    planes = {}
+    for ch in schema.CHANNELS:
+        plane = _open_channel(job, ch, result)
+        if ch == "psf" and plane is not None:
+            result.psf = np.asarray(plane, dtype=np.float32)
+        if ch.endswith("_uncert") and plane is not None:
+            result.samplers[ch] = (
+                _sample(plane, truth_xy) if plane.shape == (h, w) else np.full(len(truth_xy), np.nan)
+            )
+        if plane is not None and plane.shape != (h, w):
+            plane = resize_to_shape(
+                np.asarray(plane), (h, w)
+            )  # the seed's behaviour for PSF / uncertainty maps
+        planes[ch] = plane
+    return planes
+
+
+def write_tensor(
+    planes: dict[str, np.ndarray | None], shape: tuple[int, int], img_path: Path, mask_path: Path
+) -> None:
+    """Stream the (H, W, 9) float32 tensor and the uint16 NaN mask to disk, block of rows by block of rows."""
+    h, w = shape
+    n_ch = len(schema.CHANNELS)
+    limits = {ch: seed_zscale_limits(p) for ch, p in planes.items() if p is not None}
+    rows = max(1, BLOCK_ELEMENTS // w)
+    block = np.empty((rows, w, n_ch), dtype=np.float32)
+    buf = np.empty((rows, w), dtype=np.float32)
+    bad = np.empty((rows, w), dtype=bool)
+    mask = np.zeros((h, w), dtype=np.uint16)
+    with atomic_path(img_path) as tmp_img, atomic_path(mask_path) as tmp_mask:
+        with open(tmp_img, "wb") as fh:
+            np.lib.format.write_array_header_1_0(
+                fh, {"descr": "<f4", "fortran_order": False, "shape": (h, w, n_ch)}
+            )
+            for r0 in range(0, h, rows):
+                r1 = min(r0 + rows, h)
+                n = r1 - r0
+                for k, ch in enumerate(schema.CHANNELS):
+                    plane, bit = planes[ch], np.uint16(channel_bit(ch))
+                    if plane is None:  # absent or unreadable: zeros, every pixel flagged
+                        block[:n, :, k] = 0.0
+                        mask[r0:r1] |= bit
+                        continue
+                    b = buf[:n]
+                    np.copyto(b, plane[r0:r1], casting="unsafe")  # big-endian float32/float64 -> float32
+                    if ch not in schema.STAMP_CHANNELS:
+                        np.logical_not(np.isfinite(b, out=bad[:n]), out=bad[:n])
+                        np.bitwise_or(mask[r0:r1], bit, out=mask[r0:r1], where=bad[:n])
+                    normalize_block(b, vmin=limits[ch][0], vmax=limits[ch][1])
+                    block[:n, :, k] = b
+                fh.write(block[:n].data)  # a leading-axis slice of a C array is contiguous
+        np.save(tmp_mask, mask)
 
 
 def write_image_outputs(
     job: io.RapidJob, out_dir: Path, truth_xy: np.ndarray, *, full_images: bool
 ) -> ImageOutputs:
     """Write images/<jid>.npy, masks/<jid>.npy and psfs/<jid>.npy (atomically); sample uncertainties."""
-    h, w = job.shape
     result = ImageOutputs()
-    tensor = mask = None
+    planes = open_channels(job, truth_xy, result)
     img_path = out_dir / schema.IMAGES_DIR / f"{job.jid}.npy"
     mask_path = out_dir / schema.MASKS_DIR / f"{job.jid}.npy"
-    with atomic_path(img_path) as tmp_img, atomic_path(mask_path) as tmp_mask:
-        if full_images:
-            tensor = np.lib.format.open_memmap(
-                tmp_img, mode="w+", dtype=np.float32, shape=(h, w, len(schema.CHANNELS))
-            )
-            mask = np.zeros((h, w), dtype=np.uint16)
-        for k, ch in enumerate(schema.CHANNELS):
-            plane = _read_channel(job, ch, result)
-            if ch.endswith("_uncert") and plane is not None:
-                result.samplers[ch] = (
-                    _sample(plane, truth_xy) if plane.shape == (h, w) else np.full(len(truth_xy), np.nan)
-                )
-            if ch == "psf" and plane is not None:
-                result.psf = plane.astype(np.float32)
-            if tensor is None:
-                continue
-            if plane is None:
-                tensor[:, :, k] = 0.0
-                mask |= np.uint16(channel_bit(ch))
-                continue
-            if plane.shape != (h, w):
-                plane = resize_to_shape(plane, (h, w))  # the seed's behaviour for PSF / uncertainty maps
-            if ch not in schema.STAMP_CHANNELS:
-                mask[~np.isfinite(plane)] |= np.uint16(channel_bit(ch))
-            zscale_normalize_into(plane, tensor[:, :, k])
-            del plane
-        if tensor is not None:
-            tensor.flush()
-            del tensor
-            np.save(tmp_mask, mask)
-    if not full_images:
+    if full_images:
+        write_tensor(planes, job.shape, img_path, mask_path)
+    else:
         for p in (img_path, mask_path):
             p.unlink(missing_ok=True)
+    del planes
     sfft_psf_path = job.path / "sfftdiffpsf.fits"
     if sfft_psf_path.exists():
         try:

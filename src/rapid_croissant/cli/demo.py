@@ -62,10 +62,10 @@ def command(out_dir, n, size, seed, epochs, n_boot):  # fmt: skip
     from rapid_croissant.build.validate import validate_dataset
     from rapid_croissant.config import BuildConfig
     from rapid_croissant.ml.compare import compare
+    from rapid_croissant.report.card import write_dataset_card
+    from rapid_croissant.report.page import write_report
     from rapid_croissant.simulate.core import simulate_jobs
     from rapid_croissant.writers.croissant import write_croissant
-    from rapid_croissant.writers.dataset_card import write_dataset_card
-    from rapid_croissant.writers.report import write_report
 
     t0 = time.perf_counter()
     out = Path(out_dir)

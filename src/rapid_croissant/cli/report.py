@@ -19,8 +19,8 @@ import click
 @click.option("--card/--no-card", default=True, show_default=True, help="Also (re)write DATASET_CARD.md.")
 def command(dataset, comparison, output, card):  # fmt: skip
     """Write report.html (composition, cutout gallery, ROC, completeness, false positives, comparison)."""
-    from rapid_croissant.writers.dataset_card import write_dataset_card
-    from rapid_croissant.writers.report import write_report
+    from rapid_croissant.report.card import write_dataset_card
+    from rapid_croissant.report.page import write_report
 
     if card:
         click.echo(f"wrote {write_dataset_card(dataset)}")

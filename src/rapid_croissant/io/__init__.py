@@ -10,6 +10,7 @@ from rapid_croissant.io.discovery import detect_era, discover_jobs
 from rapid_croissant.io.fits import (
     HeaderFacts,
     check_plane_file,
+    open_plane,
     read_header_facts,
     read_plane,
     read_plane_shape,
@@ -27,6 +28,7 @@ __all__ = [
     "discover_jobs",
     "find_truth_files",
     "open_job",
+    "open_plane",
     "peek_catalog",
     "read_header_facts",
     "read_injections",

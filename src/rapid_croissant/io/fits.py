@@ -87,6 +87,21 @@ def check_plane_file(path: str | Path, *, job: str | Path | None = None) -> tupl
     return shape
 
 
+def open_plane(path: str | Path, *, job: str | Path | None = None) -> np.ndarray:
+    """HDU 0 data as a read-only memory map (big-endian, as stored): rows are read only when touched.
+
+    Falls back to :func:`read_plane` when the header scales the data (BSCALE/BZERO) or it is not float.
+    """
+    path = Path(path)
+    owner = _owner(path, job)
+    shape = check_plane_file(path, job=owner)
+    header, offset = _read_primary_header(path, job=owner)
+    bitpix = int(header["BITPIX"])
+    if bitpix not in (-32, -64) or header.get("BSCALE", 1) != 1 or header.get("BZERO", 0) != 0:
+        return read_plane(path, job=owner)
+    return np.memmap(path, dtype=">f4" if bitpix == -32 else ">f8", mode="r", offset=offset, shape=shape)
+
+
 def read_plane(path: str | Path, *, job: str | Path | None = None) -> np.ndarray:
     """Data of HDU 0 as stored (float32 or float64, NaNs kept), in native byte order."""
     path = Path(path)

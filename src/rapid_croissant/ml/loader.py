@@ -20,8 +20,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from rapid_croissant import schema
 from rapid_croissant.ml.data import ALGORITHMS, feature_matrix
-from rapid_croissant.science.cutouts import extract_cutouts
-from rapid_croissant.science.normalize import channel_bit
+from rapid_croissant.science.cutouts import job_cutouts
 
 __all__ = [
     "ALGORITHM_CHANNELS",
@@ -36,11 +35,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Image channels the CNN of each algorithm sees, in this order (the validity channel is appended).
-ALGORITHM_CHANNELS: dict[str, tuple[str, ...]] = {
-    "zogy": ("sci", "ref", "zogy_diff", "zogy_scorr", "psf", "zogy_uncert"),
-    "sfft": ("sci", "ref", "sfft_diff", "sfft_scorr", "psf", "sfft_uncert"),
-    "both": schema.CHANNELS,
-}
+ALGORITHM_CHANNELS = schema.CUTOUT_CHANNELS
 
 
 def input_channels(algorithm: str) -> tuple[str, ...]:
@@ -48,53 +43,6 @@ def input_channels(algorithm: str) -> tuple[str, ...]:
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     return (*ALGORITHM_CHANNELS[algorithm], "valid")
-
-
-def _psf_plane(stamp: np.ndarray, size: int) -> np.ndarray:
-    """The stamp on a zero ``size x size`` plane, its centre pixel ``n // 2`` at ``size // 2`` (cropped if larger)."""
-    plane = np.zeros((size, size), dtype=np.float32)
-    c = size // 2
-    rows, cols = stamp.shape
-    r0, c0 = c - rows // 2, c - cols // 2  # window of the stamp on the plane, may reach outside
-    pr0, pc0 = max(r0, 0), max(c0, 0)
-    pr1, pc1 = min(r0 + rows, size), min(c0 + cols, size)
-    plane[pr0:pr1, pc0:pc1] = stamp[pr0 - r0 : pr1 - r0, pc0 - c0 : pc1 - c0]
-    return plane
-
-
-def job_cutouts(
-    image: np.ndarray,
-    mask: np.ndarray | None,
-    psf: np.ndarray | None,
-    xs,
-    ys,
-    *,
-    channels: tuple[str, ...],
-    size: int = 64,
-) -> np.ndarray:
-    """``(N, len(channels) + 1, size, size)`` float32 cutouts of one job: ``channels`` then the validity channel.
-
-    ``image`` is the (H, W, 9) tensor (a memmap is fine), ``mask`` its uint16 NaN bit mask (None: all finite),
-    ``psf`` the native stamp (None: the PSF channel stays 0).
-    """
-    index = [schema.CHANNELS.index(c) for c in channels]
-    cutouts, inside = extract_cutouts(image, xs, ys, size=size)
-    out = np.zeros((len(inside), len(channels) + 1, size, size), dtype=np.float32)
-    out[:, :-1] = np.moveaxis(cutouts[..., index], -1, 1)
-    valid = inside.copy()
-    if mask is not None:
-        bits, _ = extract_cutouts(mask, xs, ys, size=size)
-        bits = bits.astype(np.uint16)
-        for k, name in enumerate(channels):
-            if name in schema.STAMP_CHANNELS:
-                continue
-            bad = (bits & channel_bit(name)) != 0
-            out[:, k][bad] = 0.0
-            valid &= ~bad
-    if "psf" in channels:
-        out[:, channels.index("psf")] = 0.0 if psf is None else _psf_plane(np.asarray(psf), size)
-    out[:, -1] = valid
-    return out
 
 
 class _JobArrays:
@@ -128,7 +76,7 @@ def _from_store(
     dataset_dir: Path, rows: pd.DataFrame, out: np.ndarray, *, algorithm: str, size: int
 ) -> np.ndarray:
     """Fill ``out`` from the cutout store where a row's cutout centre is the store's; return the rows done."""
-    from rapid_croissant.writers.cutout_store import CutoutStore
+    from rapid_croissant.build.cutout_store import CutoutStore
 
     done = np.zeros(len(rows), dtype=bool)
     if not CutoutStore.exists(dataset_dir) or "split" not in rows.columns:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["cutout_bounds", "extract_cutout", "extract_cutouts"]
+from rapid_croissant import schema
+from rapid_croissant.science.normalize import channel_bit
+
+__all__ = ["cutout_bounds", "extract_cutout", "extract_cutouts", "job_cutouts", "psf_plane"]
 
 
 def _check_size(size: int) -> int:
@@ -88,3 +91,50 @@ def extract_cutouts(
     for k in range(xs.size):
         _fill_window(image, xs[k], ys[k], size, cutouts[k], valid[k])
     return cutouts, valid
+
+
+def psf_plane(stamp: np.ndarray, size: int) -> np.ndarray:
+    """The stamp on a zero ``size x size`` plane, its centre pixel ``n // 2`` at ``size // 2`` (cropped if larger)."""
+    plane = np.zeros((size, size), dtype=np.float32)
+    c = size // 2
+    rows, cols = stamp.shape
+    r0, c0 = c - rows // 2, c - cols // 2  # window of the stamp on the plane, may reach outside
+    pr0, pc0 = max(r0, 0), max(c0, 0)
+    pr1, pc1 = min(r0 + rows, size), min(c0 + cols, size)
+    plane[pr0:pr1, pc0:pc1] = stamp[pr0 - r0 : pr1 - r0, pc0 - c0 : pc1 - c0]
+    return plane
+
+
+def job_cutouts(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    psf: np.ndarray | None,
+    xs,
+    ys,
+    *,
+    channels: tuple[str, ...],
+    size: int = 64,
+) -> np.ndarray:
+    """``(N, len(channels) + 1, size, size)`` float32 cutouts of one job: ``channels`` then the validity channel.
+
+    ``image`` is the (H, W, 9) tensor (a memmap is fine), ``mask`` its uint16 NaN bit mask (None: all finite),
+    ``psf`` the native stamp (None: the PSF channel stays 0).
+    """
+    index = [schema.CHANNELS.index(c) for c in channels]
+    cutouts, inside = extract_cutouts(image, xs, ys, size=size)
+    out = np.zeros((len(inside), len(channels) + 1, size, size), dtype=np.float32)
+    out[:, :-1] = np.moveaxis(cutouts[..., index], -1, 1)
+    valid = inside.copy()
+    if mask is not None:
+        bits, _ = extract_cutouts(mask, xs, ys, size=size)
+        bits = bits.astype(np.uint16)
+        for k, name in enumerate(channels):
+            if name in schema.STAMP_CHANNELS:
+                continue
+            bad = (bits & channel_bit(name)) != 0
+            out[:, k][bad] = 0.0
+            valid &= ~bad
+    if "psf" in channels:
+        out[:, channels.index("psf")] = 0.0 if psf is None else psf_plane(np.asarray(psf), size)
+    out[:, -1] = valid
+    return out

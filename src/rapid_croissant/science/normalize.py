@@ -117,6 +117,22 @@ def zscale_limits(
     )
 
 
+def seed_zscale_limits(plane: np.ndarray) -> tuple[float, float]:
+    """The seed's ZScale limits: on astropy's strided sample of the plane with NaN/inf set to 0 first."""
+    if plane.size == 0:
+        return 0.0, 1.0
+    sample = _flat_stride_sample(plane, 1000)
+    return _limits_of_sample(np.where(np.isfinite(sample), sample, 0))
+
+
+def normalize_block(block: np.ndarray, *, vmin: float, vmax: float) -> None:
+    """In place, on a float32 block: NaN/inf -> 0, then (x - vmin) / (vmax - vmin) clipped to [0, 1]."""
+    np.copyto(block, np.float32(0.0), where=~np.isfinite(block))
+    np.subtract(block, np.float32(vmin), out=block)
+    np.multiply(block, np.float32(1.0 / (vmax - vmin)), out=block)
+    np.clip(block, np.float32(0.0), np.float32(1.0), out=block)
+
+
 def zscale_normalize_into(plane: np.ndarray, out: np.ndarray) -> tuple[float, float]:
     """Write the seed's normalisation of ``plane`` into ``out`` and return the ZScale ``(vmin, vmax)``.
 

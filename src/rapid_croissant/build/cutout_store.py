@@ -28,11 +28,27 @@ log = logging.getLogger(__name__)
 
 CUTOUT_DIR = "cutouts"
 VALID_SETS = ("zogy", "sfft", "both")
+#: Rows gathered at once by CutoutStore.get.
+GET_CHUNK = 256
 DTYPES = {"float32": (np.float32, 1.0), "float16": (np.float16, 1.0), "uint8": (np.uint8, 255.0)}
 
 
+def _job_arrays(root: Path, jid: str):
+    """The job's tensor and mask (memory-mapped) and native PSF stamp (None when absent)."""
+
+    def load(folder: str, **kw):
+        path = root / folder / f"{jid}.npy"
+        return np.load(path, **kw) if path.is_file() else None
+
+    return (
+        load(schema.IMAGES_DIR, mmap_mode="r"),
+        load(schema.MASKS_DIR, mmap_mode="r"),
+        load(schema.PSFS_DIR),
+    )
+
+
 def _store_split(dataset_dir: Path, split: str, *, dtype: str, size: int) -> int:
-    from rapid_croissant.ml.loader import ALGORITHM_CHANNELS, _JobArrays, job_cutouts
+    from rapid_croissant.science.cutouts import job_cutouts
 
     cand = pd.read_parquet(
         dataset_dir / f"candidates-{split}.parquet", columns=["candidate_id", "jid", "x", "y"]
@@ -40,7 +56,6 @@ def _store_split(dataset_dir: Path, split: str, *, dtype: str, size: int) -> int
     np_dtype, scale = DTYPES[dtype]
     out_dir = dataset_dir / CUTOUT_DIR
     n = len(cand)
-    arrays = _JobArrays(dataset_dir)
     with (
         atomic_path(out_dir / f"cutouts-{split}.npy") as tmp_c,
         atomic_path(out_dir / f"valid-{split}.npy") as tmp_v,
@@ -54,7 +69,7 @@ def _store_split(dataset_dir: Path, split: str, *, dtype: str, size: int) -> int
         jids = cand["jid"].astype(str).to_numpy()
         for jid in pd.unique(jids):
             rows = np.flatnonzero(jids == jid)
-            image, mask, psf = arrays(jid)
+            image, mask, psf = _job_arrays(dataset_dir, jid)
             cut = job_cutouts(image, mask, psf, cand["x"].to_numpy(float)[rows], cand["y"].to_numpy(float)[rows],
                               channels=schema.CHANNELS, size=size)  # fmt: skip
             vals = cut[:, :-1] * scale
@@ -62,7 +77,7 @@ def _store_split(dataset_dir: Path, split: str, *, dtype: str, size: int) -> int
             for k, alg in enumerate(VALID_SETS):
                 ok = cut[:, -1] if alg == "both" else job_cutouts(
                     image, mask, psf, cand["x"].to_numpy(float)[rows], cand["y"].to_numpy(float)[rows],
-                    channels=ALGORITHM_CHANNELS[alg], size=size)[:, -1]  # fmt: skip
+                    channels=schema.CUTOUT_CHANNELS[alg], size=size)[:, -1]  # fmt: skip
                 valid[rows, k] = np.packbits(ok > 0.5, axis=-1)
         store.flush()
         valid.flush()
@@ -107,16 +122,18 @@ class CutoutStore:
 
     def get(self, rows: np.ndarray, *, algorithm: str) -> np.ndarray:
         """Cutouts of ``rows`` with the loader's channels of ``algorithm`` then its validity channel (float32)."""
-        from rapid_croissant.ml.loader import ALGORITHM_CHANNELS
-
-        idx = [self.meta["channels"].index(c) for c in ALGORITHM_CHANNELS[algorithm]]
-        order = np.argsort(rows)  # read the memmap in increasing row order
-        sel = np.asarray(rows)[order]
-        out = np.empty((len(rows), len(idx) + 1) + self.cutouts.shape[2:], dtype=np.float32)
-        block = self.cutouts[sel][:, idx].astype(np.float32)
-        if self.meta["scale"] != 1.0:
-            block /= np.float32(self.meta["scale"])
-        out[order, :-1] = block
+        idx = [self.meta["channels"].index(c) for c in schema.CUTOUT_CHANNELS[algorithm]]
+        every = idx == list(range(self.cutouts.shape[1]))
+        rows = np.asarray(rows, dtype=np.int64)
         size = self.cutouts.shape[-1]
-        out[order, -1] = np.unpackbits(self.valid[sel, VALID_SETS.index(algorithm)], axis=-1, count=size)
+        scale = np.float32(self.meta["scale"])
+        plane = VALID_SETS.index(algorithm)
+        out = np.empty((len(rows), len(idx) + 1, size, size), dtype=np.float32)
+        for s in range(0, len(rows), GET_CHUNK):  # one gather per chunk, converted straight into `out`
+            r, dest = rows[s : s + GET_CHUNK], out[s : s + GET_CHUNK]
+            block = self.cutouts[r]
+            np.copyto(dest[:, :-1], block if every else block[:, idx], casting="unsafe")
+            if scale != 1.0:
+                np.divide(dest[:, :-1], scale, out=dest[:, :-1])
+            dest[:, -1] = np.unpackbits(self.valid[r, plane], axis=-1, count=size)
         return out

@@ -26,7 +26,14 @@ def ml_dataset(tmp_path_factory):
      ("mdr_at_fpr_1pct", 0.01, 0.05, "sfft better"), ("roc_auc", math.nan, math.nan, "not available")],
 )  # fmt: skip
 def test_verdict_reads_the_interval(metric, low, high, expected):
-    assert _verdict({"low": low, "high": high}, "zogy", "sfft", metric) == expected
+    assert _verdict({"low": low, "high": high}, "zogy", "sfft", metric, n_jobs=10) == expected
+
+
+def test_no_verdict_from_too_few_test_jobs():
+    assert (
+        _verdict({"low": 0.01, "high": 0.05}, "zogy", "sfft", "roc_auc", n_jobs=3)
+        == "undecided: only 3 test jobs"
+    )
 
 
 def test_compare_writes_both_tables_with_intervals(ml_dataset, tmp_path):
@@ -42,7 +49,10 @@ def test_compare_writes_both_tables_with_intervals(ml_dataset, tmp_path):
     assert len(zs) == 2 * len(COMPARED_METRICS) and len(cg) == 2 * len(COMPARED_METRICS)
     for p in zs:
         assert p["low"] <= p["high"] and p["diff"] == pytest.approx(p["a"] - p["b"])
-        assert p["verdict"] in ("zogy better", "sfft better", "no significant difference")
+        if p["n_jobs"] >= 5:
+            assert p["verdict"] in ("zogy better", "sfft better", "no significant difference")
+        else:
+            assert p["verdict"] == f"undecided: only {p['n_jobs']} test jobs"
     saved = json.loads((tmp_path / "comparison.json").read_text())
     assert saved["paired"][0]["verdict"] == result["paired"][0]["verdict"]
     text = (tmp_path / "comparison.md").read_text()

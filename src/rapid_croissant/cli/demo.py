@@ -18,11 +18,14 @@ def _step(title: str) -> None:
 
 
 def _headline(comparison: dict) -> list[str]:
+    from rapid_croissant.report.page import fmt_number as f
+
     lines = []
     for p in comparison.get("paired", []):
         if p["comparison"] == "zogy vs sfft" and p["metric"] in ("roc_auc", "average_precision"):
-            lines.append(f"  {p['model']:>3} protocol {p['protocol']} {p['metric']}: ZOGY {p['a']:.3f} vs SFFT {p['b']:.3f}, "
-                         f"difference {p['diff']:+.3f} [{p['low']:+.3f}, {p['high']:+.3f}] -> {p['verdict']}")  # fmt: skip
+            lines.append(f"  {p['model']:>3} protocol {p['protocol']} {p['metric']}: ZOGY {f(p['a'], '.3f')} vs SFFT "
+                         f"{f(p['b'], '.3f')}, difference {f(p['diff'], '+.3f')} [{f(p['low'], '+.3f')}, "
+                         f"{f(p['high'], '+.3f')}] -> {p['verdict']}")  # fmt: skip
     return lines
 
 
@@ -40,9 +43,9 @@ def _headline(comparison: dict) -> list[str]:
     "--n-jobs",
     "n",
     type=click.IntRange(min=3),
-    default=20,
+    default=32,
     show_default=True,
-    help="Simulated jobs (at least 12 for a meaningful comparison).",
+    help="Simulated jobs (32 give 5 test jobs: the fewest for job-bootstrap intervals).",
 )
 @click.option("--size", type=click.IntRange(min=128), default=512, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)

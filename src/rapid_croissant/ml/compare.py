@@ -61,10 +61,12 @@ def _test_predictions(entry: dict) -> pd.DataFrame:
     return predictions[predictions["split"] == "test"]
 
 
-def _verdict(diff: dict, a: str, b: str, metric: str) -> str:
+def _verdict(diff: dict, a: str, b: str, metric: str, *, n_jobs: int) -> str:
     low, high = diff["low"], diff["high"]
     if not (np.isfinite(low) and np.isfinite(high)):
         return "not available"
+    if n_jobs < MIN_JOBS_FOR_INTERVALS:  # a percentile bootstrap over 2-4 jobs cannot support a verdict
+        return f"undecided: only {n_jobs} test jobs"
     if low <= 0.0 <= high:
         return "no significant difference"
     a_better = (high < 0.0) if metric in LOWER_IS_BETTER else (low > 0.0)
@@ -85,8 +87,10 @@ def _paired(entries: dict, a: str, b: str, *, n_boot: int, seed: int) -> list[di
                 pb["label"].to_numpy(), pb["score"].to_numpy(), pb["jid"].to_numpy(str),
                 metric=metric, n_boot=n_boot, seed=seed,
             )  # fmt: skip
+        n_jobs = len(set(pa["jid"]) | set(pb["jid"]))
+        verdict = _verdict(diff, a, b, metric, n_jobs=n_jobs)
         rows.append(
-            {"metric": metric, "side_a": a, "side_b": b, **diff, "verdict": _verdict(diff, a, b, metric)}
+            {"metric": metric, "side_a": a, "side_b": b, **diff, "n_jobs": n_jobs, "verdict": verdict}
         )
     return rows
 

@@ -12,7 +12,6 @@ import base64
 import html
 import io
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,13 @@ from rapid_croissant.writers.atomic import write_text
 
 REPORT = "report.html"
 COLORS = {"zogy": "#1f77b4", "sfft": "#d62728", "both": "#2ca02c"}
+
+
+def fmt_number(value, fmt: str = ".2f") -> str:
+    """A number read back from JSON (NaN is stored as null) formatted, or 'n/a'."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    return format(value, fmt)
 
 
 def _png(fig) -> str:
@@ -151,7 +157,7 @@ def roc_figure(comparison: dict) -> str:
             fpr, tpr, _ = roc_curve(test.label, test.score)
             auc = r["metrics"]["roc_auc"]
             ax.plot(fpr, tpr, color=COLORS[r["algorithm"]],
-                    label=f"{r['algorithm']}: AUC {auc['value']:.3f} [{auc.get('low', math.nan):.3f}, {auc.get('high', math.nan):.3f}]")  # fmt: skip
+                    label=f"{r['algorithm']}: AUC {fmt_number(auc.get('value'), '.3f')} [{fmt_number(auc.get('low'), '.3f')}, {fmt_number(auc.get('high'), '.3f')}]")  # fmt: skip
         ax.plot([0, 1], [0, 1], ls=":", color="gray")
         ax.set_xlabel("false-positive rate")
         ax.set_ylabel("true-positive rate")
@@ -175,7 +181,7 @@ def classifier_completeness_figure(comparison: dict) -> str:
                 c = ev.get("completeness", {}).get(f"{kind}_{r['algorithm']}")
                 if c:
                     ax.plot(c["curve"]["mag_center"], c["curve"]["completeness"], ls=ls, marker="o", ms=3,
-                            color=COLORS[r["algorithm"]], label=f"{r['algorithm'].upper()} {kind} (m50 {c['m50']:.2f})")  # fmt: skip
+                            color=COLORS[r["algorithm"]], label=f"{r['algorithm'].upper()} {kind} (m50 {fmt_number(c['m50'])})")  # fmt: skip
         ax.set_xlabel("truth AB magnitude")
         ax.set_ylabel("completeness (test jobs)")
         ax.set_ylim(-0.02, 1.05)
@@ -219,11 +225,8 @@ def fp_figure(comparison: dict) -> str:
 
 def comparison_tables(comparison: dict) -> str:
     def iv(m: dict) -> str:
-        v = m.get("value")
-        if v is None or not np.isfinite(v):
-            return "n/a"
-        lo, hi = m.get("low"), m.get("high")
-        return f"{v:.3f} [{lo:.3f}, {hi:.3f}]" if lo is not None and np.isfinite(lo) else f"{v:.3f}"
+        lo, hi = fmt_number(m.get("low"), ".3f"), fmt_number(m.get("high"), ".3f")
+        return fmt_number(m.get("value"), ".3f") + (f" [{lo}, {hi}]" if "n/a" not in (lo, hi) else "")
 
     metrics = ("roc_auc", "average_precision", "fpr_at_fnr_5pct", "mdr_at_fpr_1pct")
     rows = [{"model": r["model"], "protocol": r["protocol"], "algorithm": r["algorithm"],
@@ -245,8 +248,8 @@ def headline(comparison: dict | None) -> str:
     if comparison is None:
         return "<p class='note'>No classifier comparison found: run <code>rapid-croissant compare</code> first.</p>"
     rows = [p for p in comparison["paired"] if p["comparison"] == "zogy vs sfft" and p["metric"] == "roc_auc"]
-    items = "".join(f"<li>{html.escape(p['model'])}, protocol {p['protocol']}: ZOGY - SFFT ROC AUC = {p['diff']:+.3f} "
-                    f"[{p['low']:+.3f}, {p['high']:+.3f}]: <b>{html.escape(p['verdict'])}</b></li>" for p in rows)  # fmt: skip
+    items = "".join(f"<li>{html.escape(p['model'])}, protocol {p['protocol']}: ZOGY - SFFT ROC AUC = {fmt_number(p['diff'], '+.3f')} "
+                    f"[{fmt_number(p['low'], '+.3f')}, {fmt_number(p['high'], '+.3f')}]: <b>{html.escape(p['verdict'])}</b></li>" for p in rows)  # fmt: skip
     return f"<h2>Headline: which algorithm gives the better classifier?</h2><ul>{items}</ul>"
 
 

@@ -93,6 +93,13 @@ def test_cutout_store_matches_the_full_frame_cutouts(serial_build, dtype, tol):
         assert got.shape == ref.shape
         assert np.abs(got - ref).max() <= tol
         assert np.array_equal(got[:, -1], ref[:, -1])
+    from rapid_croissant.build.validate import validate_dataset
+    from rapid_croissant.writers.croissant import write_croissant
+
+    write_croissant(serial_build)  # the store is described (with sha256) in the images manifest
+    manifest = pd.read_parquet(serial_build / "images-manifest.parquet")
+    assert {"cutouts/cutouts-train.npy", "cutouts/valid-train.npy"} <= set(manifest.path)
+    assert validate_dataset(serial_build, run_mlcroissant=False) == []
     via_loader = precompute_cutouts(serial_build, sel, algorithm="sfft")  # uses the store when present
     assert (
         np.abs(via_loader - precompute_cutouts(serial_build, sel, algorithm="sfft", use_store=False)).max()

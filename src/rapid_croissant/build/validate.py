@@ -19,7 +19,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rapid_croissant import schema
-from rapid_croissant.writers.manifest import CATALOGS_MANIFEST, IMAGES_MANIFEST, TENSOR_KINDS, sha256_file
+from rapid_croissant.writers.manifest import (
+    CATALOGS_MANIFEST,
+    CUTOUT_DIR,
+    IMAGES_MANIFEST,
+    TENSOR_KINDS,
+    sha256_file,
+)
 
 __all__ = ["Problem", "check_croissant", "validate_dataset"]
 
@@ -183,7 +189,7 @@ def _check_tensor(root: Path, row: dict, problems: _Problems) -> None:
 def _check_manifests(root: Path, check_hashes: bool, problems: _Problems) -> None:
     """Listed files exist with their size and sha256, tensors have their shape and dtype, none is unlisted."""
     layout = {
-        IMAGES_MANIFEST: ([folder for folder, _, _ in TENSOR_KINDS.values()], "*.npy"),
+        IMAGES_MANIFEST: ([folder for folder, _, _ in TENSOR_KINDS.values()] + [CUTOUT_DIR], "*.npy"),
         CATALOGS_MANIFEST: ([schema.CATALOGS_DIR], "*"),
     }
     for manifest, (folders, pattern) in layout.items():

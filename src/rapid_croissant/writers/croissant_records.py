@@ -213,6 +213,8 @@ class RecordSetBuilder:
         images = self._table("images", _TENSOR_COLUMNS, file_object=IMAGES_MANIFEST)
         catalogs = self._table("catalogs", _CATALOG_COLUMNS, file_object=CATALOGS_MANIFEST)
         kinds = "; ".join(f"{k}: {folder}/<jid>.npy" for k, (folder, _, _) in TENSOR_KINDS.items())
+        kinds += "; cutout store when built with --cutouts: cutouts/cutouts-<split>.npy (N, 9, 64, 64) and "
+        kinds += "cutouts/valid-<split>.npy, rows in the order of candidates-<split>.parquet"
         sets = [
             self._splits(), self._label_classes(), self._image_channels(), self._candidates(),
             mlc.RecordSet(ctx=self.ctx, id="jobs", name="jobs", key=["jobs/jid"], fields=jobs,

@@ -103,13 +103,26 @@ def _tensor_row(root: Path, file: Path, kind: str, channels: tuple[str, ...], no
     }
 
 
+#: The optional cutout store (``build --cutouts``): one array per split, rows in candidates-<split> order.
+CUTOUT_DIR = "cutouts"
+CUTOUT_KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "cutouts": ("cutouts-*.npy", schema.CHANNELS, "as the image tensors, (N, 9, 64, 64) per split; a uint8 store "
+                "holds the [0, 1] values x 255; the psf channel is the native stamp centred on the candidate"),
+    "cutout_valid": ("valid-*.npy", ("zogy", "sfft", "both"), "none: (N, 3, 64, 8) validity bits packed along x, "
+                     "one plane per loader channel set"),
+}  # fmt: skip
+
+
 def tensor_rows(dataset_dir: str | Path) -> list[dict]:
-    """One row per ``.npy`` tensor of the dataset: images, then PSF stamps, then masks, each by name."""
+    """One row per ``.npy`` tensor of the dataset: images, PSF stamps, masks, then the cutout store."""
     root = Path(dataset_dir)
     rows = []
     for kind, (folder, channels, normalisation) in TENSOR_KINDS.items():
         for file in sorted((root / folder).glob("*.npy")):
             rows.append(_tensor_row(root, file, kind, channels, normalisation))
+    for kind, (pattern, channels, normalisation) in CUTOUT_KINDS.items():
+        for file in sorted((root / CUTOUT_DIR).glob(pattern)):
+            rows.append({**_tensor_row(root, file, kind, channels, normalisation), "jid": ""})  # per split
     return rows
 
 

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import click
 
+from rapid_croissant.cli.options import dataset_option
+
 _SPLIT = click.Choice(("zogy", "sfft", "both"))
 
 
 @click.command("compare")
-@click.option(
-    "-d",
-    "--dataset",
-    "dataset_dir",
-    type=click.Path(exists=True, file_okay=False),
-    required=True,
-    help="Dataset folder written by `rapid-croissant build`.",
-)
+@dataset_option
 @click.option(
     "--out",
     "out_dir",

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import click
 
+from rapid_croissant.cli.options import dataset_option
+
 
 @click.command("composition")
-@click.option(
-    "-d",
-    "--dataset",
-    "dataset_dir",
-    type=click.Path(exists=True, file_okay=False),
-    required=True,
-    help="Dataset folder written by `rapid-croissant build`.",
-)
+@dataset_option
 @click.option(
     "--json",
     "json_path",

@@ -67,7 +67,7 @@ def _label_algorithm(cat, tru: pd.DataFrame, alg: str, cfg: BuildConfig, has_tru
     return pd.concat([cat.reset_index(drop=True), lab], axis=1)
 
 
-def build_job(job_dir: Path, cfg: BuildConfig) -> JobResult:
+def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResult:
     """Build one job's outputs; raises JobError for a job that cannot be built at all."""
     notes: list[str] = []
     job = io.open_job(job_dir)
@@ -92,21 +92,22 @@ def build_job(job_dir: Path, cfg: BuildConfig) -> JobResult:
     parts.copy_catalogs(job, cfg.output_dir)
     partial = not (job.has_zogy and job.has_sfft) or bool(img.unreadable)
     counts = parts.job_counts(cand, tru, dropped)
-    parts.write_job_parts(cfg.output_dir, job, cand, tru, counts, status="partial" if partial else "ok",
-                          notes=notes, cfg=cfg)  # fmt: skip
     if not has_truth:
         notes.append(f"{job.jid}: no truth files: labels are unknown (-1), not bogus")
+    # the job's done marker carries the input fingerprint: a killed build resumes after this job
+    parts.write_job_parts(cfg.output_dir, job, cand, tru, counts, status="partial" if partial else "ok",
+                          notes=notes, cfg=cfg, fingerprint=fingerprint)  # fmt: skip
     return JobResult(job.jid, "partial" if partial else "ok", counts, warnings=notes)
 
 
-def process_job(job_dir: str | Path, cfg: BuildConfig) -> JobResult:
+def process_job(job_dir: str | Path, cfg: BuildConfig, fingerprint: str = "") -> JobResult:
     """Build one job, never raising: a failure is returned as a JobResult naming the job, file and reason."""
     t0 = time.perf_counter()
     job_dir = Path(job_dir)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NoTruthWarning)
-            res = build_job(job_dir, cfg)
+            res = build_job(job_dir, cfg, fingerprint)
     except JobError as err:
         res = JobResult(job_dir.name, "failed", error=str(err))
     except Exception as err:  # noqa: BLE001 - one broken job must not stop the others

@@ -54,7 +54,16 @@ def job_counts(cand: pd.DataFrame, tru: pd.DataFrame, dropped: int) -> dict:
 
 
 def write_job_parts(
-    out_dir: Path, job: io.RapidJob, cand, tru, counts: dict, *, status: str, notes, cfg
+    out_dir: Path,
+    job: io.RapidJob,
+    cand,
+    tru,
+    counts: dict,
+    *,
+    status: str,
+    notes,
+    cfg,
+    fingerprint: str = "",
 ) -> None:
     paths = part_paths(out_dir, job.jid)
     atomic.write_parquet(paths["candidates"], cand)
@@ -66,7 +75,7 @@ def write_job_parts(
         "has_sfft": job.has_sfft, "has_truth": bool(job.injection_files or job.ou_files), **counts,
         "image_filename": f"{schema.IMAGES_DIR}/{job.jid}.npy" if cfg.full_images else "",
         "error": "",
-        "notes": "; ".join(notes),
+        "notes": "; ".join(notes), "fingerprint": fingerprint,
     }  # fmt: skip
     atomic.write_text(paths["job"], json.dumps(row, default=str))
 

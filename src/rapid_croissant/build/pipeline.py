@@ -60,13 +60,6 @@ def _is_done(out_dir: Path, job_dir: Path, fingerprint: str) -> bool:
     return row.get("fingerprint") == fingerprint and row.get("status") != "failed"
 
 
-def _stamp(out_dir: Path, jid: str, fingerprint: str) -> None:
-    marker = parts.part_paths(out_dir, jid)["job"]
-    row = json.loads(marker.read_text())
-    row["fingerprint"] = fingerprint
-    atomic.write_text(marker, json.dumps(row, default=str))
-
-
 def _remove_stale_temporaries(out: Path) -> None:
     """Temporary files left by a build that was killed mid-write (never under a final name)."""
     for tmp in out.rglob(".*.tmp*"):
@@ -97,20 +90,19 @@ def _make_executor(cfg: BuildConfig) -> Executor | None:
 
 
 def _run(
-    todo: list[Path], cfg: BuildConfig, executor: Executor | None, progress: bool, on_done
+    todo: list[Path], cfg: BuildConfig, executor: Executor | None, progress: bool, prints: dict
 ) -> list[JobResult]:
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(todo), desc="building jobs", unit="job", disable=not progress)
     results = []
     if executor is None:
-        gen = (process_job(j, cfg) for j in todo)
+        gen = (process_job(j, cfg, prints[j.name]) for j in todo)
     else:
-        futures = [executor.submit(process_job, j, cfg) for j in todo]
+        futures = [executor.submit(process_job, j, cfg, prints[j.name]) for j in todo]
         gen = (f.result() for f in as_completed(futures))
     for res in gen:
         results.append(res)
-        on_done(res)  # the done marker is stamped as each job finishes: a killed build resumes from here
         _log_result(res)
         bar.update(1)
     bar.close()
@@ -147,7 +139,7 @@ def build_dataset(
     executor = executor or _make_executor(cfg)
     _remove_stale_temporaries(out)
     try:
-        results = _run(todo, cfg, executor, progress, lambda r: _stamp(out, r.jid, prints[r.jid]))
+        results = _run(todo, cfg, executor, progress, prints)
     finally:
         if own and executor is not None:
             executor.shutdown()

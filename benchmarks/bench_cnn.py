@@ -42,8 +42,8 @@ def measure_cnn(dataset: Path, *, threads: int = 2, batch_size: int = 128, steps
                 warmup: int = 5) -> dict:  # fmt: skip
     import torch
 
-    from rapid_croissant.ml.loader import input_channels, random_dihedral
-    from rapid_croissant.ml.models import build_cnn, count_parameters
+    from rapid_croissant.ml.loader import input_channels
+    from rapid_croissant.ml.models import build_cnn, count_parameters, train_one_epoch
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -57,18 +57,10 @@ def measure_cnn(dataset: Path, *, threads: int = 2, batch_size: int = 128, steps
         generator = torch.Generator().manual_seed(1)
 
         def train_pass(n: int, *, augment: bool = True) -> float:
-            model.train()
+            """n training steps through the project's own train_one_epoch (the batches cycled)."""
+            steps_batches = [batches[i % len(batches)] for i in range(n)]
             t0 = time.perf_counter()
-            for i in range(n):
-                cutout, valid, feats, label = batches[i % len(batches)]
-                x = torch.cat([cutout, valid], 1)
-                if augment:
-                    x = random_dihedral(x, generator)
-                optimizer.zero_grad()
-                loss = loss_fn(model(x, feats), label)
-                loss.backward()
-                optimizer.step()
-                loss.item()
+            train_one_epoch(model, steps_batches, optimizer, loss_fn, generator=generator, augment=augment)
             return time.perf_counter() - t0
 
         def infer_pass(n: int) -> float:

@@ -314,19 +314,7 @@ PHOTUTILS_RENAME = {
     "n_pixels_fit": "npixfit",
 }
 #: Columns a finder / psfcat file must have (internal names) to be usable.
-FINDER_REQUIRED = (
-    "id",
-    "xcentroid",
-    "ycentroid",
-    "sharpness",
-    "roundness1",
-    "roundness2",
-    "npix",
-    "peak",
-    "flux",
-    "mag",
-    "daofind_mag",
-)
+FINDER_REQUIRED = FINDER_COLUMNS_2025  # every finder column, in internal names
 PSFCAT_REQUIRED = ("id", "x_fit", "y_fit", "flux_fit", "flux_err", "qfit", "cfit", "flags")
 #: Optional psfcat columns (absent in photutils 2 files).
 PSFCAT_OPTIONAL = ("reduced_chi2", "ra", "dec", "npixfit", "x_err", "y_err")

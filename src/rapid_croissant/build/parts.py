@@ -72,7 +72,7 @@ def write_job_parts(
     row = {
         "jid": job.jid, "era": job.era, "filter": f.filter, "zpt": f.zptmag, "exptime": f.exptime, "mjd": f.mjd,
         "sca": f.sca, "height": job.shape[0], "width": job.shape[1], "status": status, "has_zogy": job.has_zogy,
-        "has_sfft": job.has_sfft, "has_truth": bool(job.injection_files or job.ou_files), **counts,
+        "has_sfft": job.has_sfft, "has_truth": job.has_truth, **counts,
         "image_filename": f"{schema.IMAGES_DIR}/{job.jid}.npy" if cfg.full_images else "",
         "error": "",
         "notes": "; ".join(notes), "fingerprint": fingerprint,

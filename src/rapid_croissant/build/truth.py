@@ -40,7 +40,7 @@ def _ou_rows(paths, facts, cfg: BuildConfig, job) -> pd.DataFrame:
 def job_truth(job: io.RapidJob, cfg: BuildConfig, notes: list[str]) -> tuple[pd.DataFrame, bool]:
     """All truth rows of a job with TRUTH_SCHEMA columns; has_truth False when the job has no truth file."""
     facts = job.header
-    has_truth = bool(job.injection_files or job.ou_files)
+    has_truth = job.has_truth
     parts = [_injection_rows(job.injection_files, facts, cfg, job), _ou_rows(job.ou_files, facts, cfg, job)]
     tru = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
     if tru is None:
@@ -85,7 +85,6 @@ def finish_candidates(
 ) -> pd.DataFrame:
     """Add job-level columns, truth facts and keys; return the columns of schema.candidate_columns(), typed."""
     facts = job.header
-    has_truth = bool(job.injection_files or job.ou_files)
     cand["jid"] = job.jid
     cand["candidate_id"] = [f"{job.jid}_{i}" for i in range(len(cand))]
     injected = dict(zip(tru["truth_id"], tru["injected"], strict=True))
@@ -95,7 +94,7 @@ def finish_candidates(
     cand["match_id"] = cand["truth_id"].fillna("-1")
     cand["filter"] = facts.filter
     cand["image_filename"] = f"{schema.IMAGES_DIR}/{job.jid}.npy" if cfg.full_images else ""
-    cand["mjd"], cand["zpt"], cand["has_truth"] = facts.mjd, facts.zptmag, has_truth
+    cand["mjd"], cand["zpt"], cand["has_truth"] = facts.mjd, facts.zptmag, job.has_truth
     cand["split"] = pd.NA
     need = cand["ra"].isna().to_numpy() & (facts.wcs is not None)
     if need.any():

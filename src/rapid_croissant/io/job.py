@@ -55,6 +55,11 @@ class RapidJob:
     injection_files: list[Path]
     ou_files: list[Path]
 
+    @property
+    def has_truth(self) -> bool:
+        """True when the job has an injection list or an OpenUniverse index (labels can be known)."""
+        return bool(self.injection_files or self.ou_files)
+
     def channel_path(self, channel: str) -> Path:
         if channel not in self.files.channels:
             raise ConfigError(f"channel {channel!r} is not one of {', '.join(self.files.channels)}")

@@ -92,24 +92,23 @@ def _roc(y: np.ndarray, s: np.ndarray):
     return roc_curve(y, s, drop_intermediate=False)
 
 
-def fpr_at_fnr(y_true, score, *, fnr: float) -> float:
-    """False-positive rate at the largest threshold whose missed-detection rate is at most ``fnr``."""
+def _roc_at_fnr(y_true, score, fnr: float):
+    """(fpr, tpr, thresholds, index of the largest threshold with FNR <= fnr), or None for one class only."""
     fnr = _check_rate(fnr, "fnr")
     curve = _roc(*_check_binary(y_true, score))
-    if curve is None:
-        return float("nan")
-    fpr, tpr, _ = curve
-    return float(fpr[_index_at_fnr(tpr, fnr)])
+    return None if curve is None else (*curve, _index_at_fnr(curve[1], fnr))
+
+
+def fpr_at_fnr(y_true, score, *, fnr: float) -> float:
+    """False-positive rate at the largest threshold whose missed-detection rate is at most ``fnr``."""
+    at = _roc_at_fnr(y_true, score, fnr)
+    return float("nan") if at is None else float(at[0][at[3]])
 
 
 def threshold_for_fnr(y_true, score, *, fnr: float) -> float:
     """Largest score threshold whose missed-detection rate is at most ``fnr`` (``inf`` when ``fnr`` is 1)."""
-    fnr = _check_rate(fnr, "fnr")
-    curve = _roc(*_check_binary(y_true, score))
-    if curve is None:
-        return float("nan")
-    _, tpr, thresholds = curve
-    return float(thresholds[_index_at_fnr(tpr, fnr)])
+    at = _roc_at_fnr(y_true, score, fnr)
+    return float("nan") if at is None else float(at[2][at[3]])
 
 
 def mdr_at_fpr(y_true, score, *, fpr: float) -> float:

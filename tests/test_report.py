@@ -93,3 +93,17 @@ def test_report_renders_in_a_browser(built_dataset, tmp_path):
         driver.quit()
     assert n_images >= 2 and loaded
     assert errors == []
+
+
+def test_report_finds_the_runs_of_a_moved_dataset(built_dataset, tmp_path):
+    from rapid_croissant.ml.compare import compare
+
+    src = tmp_path / "ds"
+    shutil.copytree(built_dataset, src)
+    compare(src, out_dir=src / "comparison", models=("gbt",), algorithms=("zogy", "sfft"), protocols=("A",),
+            n_boot=50, progress=False)  # fmt: skip
+    moved = tmp_path / "elsewhere" / "ds"
+    shutil.move(src, moved)
+    page = write_report(moved, output=tmp_path / "report.html").read_text()
+    for title in ("ROC curves", "Completeness after the classifier", "False positives per image"):
+        assert f"<h2>{title}</h2>" in page

@@ -130,26 +130,45 @@ def detection_completeness_figure(cand: pd.DataFrame, truth: pd.DataFrame, jobs:
 
 
 def _load_comparison(path: Path | None) -> dict | None:
+    """comparison.json, with each finished run's evaluation.json read once (under ``evaluation``)."""
     if path is None or not path.is_file():
         return None
-    return json.loads(path.read_text())
+    comparison = json.loads(path.read_text())
+    for r in comparison["runs"]:
+        if "run" in r:
+            # run folders live under <comparison>/runs/protocol_<P>/; the stored path may be relative to
+            # wherever `compare` ran, or the dataset may have moved since
+            local = path.parent / "runs" / f"protocol_{r['protocol']}" / Path(r["run"]).name
+            r["run"] = str(local if local.is_dir() else Path(r["run"]))
+        ev = Path(r["run"]) / "evaluation.json" if "run" in r else None
+        r["evaluation"] = json.loads(ev.read_text()) if ev is not None and ev.is_file() else {}
+    return comparison
 
 
 def _finished(comparison: dict, protocol: str = "A") -> list[dict]:
     return [r for r in comparison["runs"] if "run" in r and r["protocol"] == protocol]
 
 
-def roc_figure(comparison: dict) -> str:
+def _model_panels(comparison: dict, *, width: float, height: float):
+    """One axes per model of the finished protocol-A runs: (figure, [(axes, model, runs of that model)])."""
     import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
 
     runs = _finished(comparison)
     models = sorted({r["model"] for r in runs})
     if not runs:
+        return None, []
+    fig, axes = plt.subplots(1, len(models), figsize=(width * len(models), height), squeeze=False)
+    return fig, [(ax, m, [r for r in runs if r["model"] == m]) for ax, m in zip(axes[0], models, strict=True)]
+
+
+def roc_figure(comparison: dict) -> str:
+    from sklearn.metrics import roc_curve
+
+    fig, panels = _model_panels(comparison, width=5, height=4)
+    if fig is None:
         return ""
-    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4), squeeze=False)
-    for ax, model in zip(axes[0], models, strict=True):
-        for r in (r for r in runs if r["model"] == model):
+    for ax, model, runs in panels:
+        for r in runs:
             pred = pd.read_parquet(Path(r["run"]) / "predictions.parquet")
             test = pred[(pred.split == "test") & (pred.label >= 0)]
             if test.label.nunique() < 2:
@@ -167,18 +186,13 @@ def roc_figure(comparison: dict) -> str:
 
 
 def classifier_completeness_figure(comparison: dict) -> str:
-    import matplotlib.pyplot as plt
-
-    runs = _finished(comparison)
-    models = sorted({r["model"] for r in runs})
-    if not runs:
+    fig, panels = _model_panels(comparison, width=5.5, height=3.8)
+    if fig is None:
         return ""
-    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.8), squeeze=False)
-    for ax, model in zip(axes[0], models, strict=True):
-        for r in (r for r in runs if r["model"] == model and r["algorithm"] in schema.ALGORITHMS):
-            ev = json.loads((Path(r["run"]) / "evaluation.json").read_text())
+    for ax, model, runs in panels:
+        for r in (r for r in runs if r["algorithm"] in schema.ALGORITHMS):
             for kind, ls in (("detection", "--"), ("classifier", "-")):
-                c = ev.get("completeness", {}).get(f"{kind}_{r['algorithm']}")
+                c = r["evaluation"].get("completeness", {}).get(f"{kind}_{r['algorithm']}")
                 if c:
                     ax.plot(c["curve"]["mag_center"], c["curve"]["completeness"], ls=ls, marker="o", ms=3,
                             color=COLORS[r["algorithm"]], label=f"{r['algorithm'].upper()} {kind} (m50 {fmt_number(c['m50'])})")  # fmt: skip
@@ -196,8 +210,7 @@ def fp_figure(comparison: dict) -> str:
 
     rows = []
     for r in _finished(comparison):
-        ev = json.loads((Path(r["run"]) / "evaluation.json").read_text())
-        fp = ev.get("false_positives", {})
+        fp = r["evaluation"].get("false_positives", {})
         if fp:
             rows.append((f"{r['model']}\n{r['algorithm']}", fp["detection"]["fp_per_image"], fp["classifier"]["fp_per_image"],
                          r["algorithm"]))  # fmt: skip

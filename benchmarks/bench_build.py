@@ -89,7 +89,7 @@ def warm_inputs(job_dirs) -> float:
 
 def _tensor_pass_once(job_dir: Path, out_dir: Path) -> float:
     """The build's own tensor pass alone (``build.tensors.write_image_outputs``: images, masks, psfs of a job)."""
-    from rapid_croissant.build.tensors import write_image_outputs
+    from rapid_croissant.pipeline.tensors import write_image_outputs
 
     job = io.open_job(job_dir)
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -163,8 +163,12 @@ def memory_touch_check() -> dict:
     shows what first-touching memory costs on this machine (a VM can hand idle memory back to its host)."""
     out = subprocess.run([sys.executable, "-c", _TOUCH], capture_output=True, text=True, check=True).stdout
     first, again, after_idle, again_idle = (float(x) for x in out.split())
-    return {"first_touch_s": first, "second_pass_s": again, "first_touch_after_idle_s": after_idle,
-            "second_pass_after_idle_s": again_idle}  # fmt: skip
+    return {
+        "first_touch_s": first,
+        "second_pass_s": again,
+        "first_touch_after_idle_s": after_idle,
+        "second_pass_after_idle_s": again_idle,
+    }
 
 
 _SPIN = (
@@ -249,8 +253,20 @@ def run_build(
     # a cost a first build does not pay and the floor does not include).
     shutil.rmtree(out_dir, ignore_errors=True)
     warm_s = warm_inputs(sorted(p for p in in_dir.iterdir() if p.is_dir() and p.name.startswith("jid")))
-    cmd = [*_cli(), "build", "-i", str(in_dir), "-o", str(out_dir), "--overwrite",
-           "--workers", str(workers), "--executor", executor, *extra]  # fmt: skip
+    cmd = [
+        *_cli(),
+        "build",
+        "-i",
+        str(in_dir),
+        "-o",
+        str(out_dir),
+        "--overwrite",
+        "--workers",
+        str(workers),
+        "--executor",
+        executor,
+        *extra,
+    ]
     os.sync()
     busy0 = _busy_cpu_seconds()
     with log_path.open("w") as log:
@@ -316,9 +332,17 @@ def _build_summary(runs: list[dict], n_jobs: int) -> dict:
 
 
 def measure_floor_and_builds(
-    job_dir: Path, in_dir: Path, out_dir: Path, *, scratch: Path, logs: Path, n_jobs: int, repeats: int,
-    worker_counts=(1, 2), quiet_wait: float = 0.0,
-) -> dict:  # fmt: skip
+    job_dir: Path,
+    in_dir: Path,
+    out_dir: Path,
+    *,
+    scratch: Path,
+    logs: Path,
+    n_jobs: int,
+    repeats: int,
+    worker_counts=(1, 2),
+    quiet_wait: float = 0.0,
+) -> dict:
     """``repeats`` rounds of (floor of one job, build with each worker count), interleaved so that the floor
     and the builds see the same machine load; the best of the rounds is reported for each."""
     scratch.mkdir(parents=True, exist_ok=True)
@@ -330,32 +354,42 @@ def measure_floor_and_builds(
     for r in range(repeats):
         if quiet_wait > 0:
             waits.append(wait_for_quiet(quiet_wait))
-            _log(f"round {r + 1}/{repeats}: waited {waits[-1]['waited_s']:.0f} s for a quiet machine "
-                 f"(other processes: {waits[-1]['busy_cores'] or 0:.2f} cores)")  # fmt: skip
+            _log(
+                f"round {r + 1}/{repeats}: waited {waits[-1]['waited_s']:.0f} s for a quiet machine "
+                f"(other processes: {waits[-1]['busy_cores'] or 0:.2f} cores)"
+            )
         checks.append(cpu_check())
-        _log(f"round {r + 1}/{repeats}: two copies of a compute loop ran at x{checks[-1]['throughput']:.2f} "
-             f"the throughput of one (2.0 = two free cores)")  # fmt: skip
+        _log(
+            f"round {r + 1}/{repeats}: two copies of a compute loop ran at x{checks[-1]['throughput']:.2f} "
+            f"the throughput of one (2.0 = two free cores)"
+        )
         one = _floor_round(job_dir, scratch / "floor.npy")
         for k, v in one.items():
             floor_runs[k].append(v)
-        _log(f"round {r + 1}/{repeats}: floor {job_dir.name}: read {one['read_only']:.2f} s, read+memmap write "
-             f"{one['memmap']:.2f} s, read+np.save {one['in_memory']:.2f} s; the build's tensor pass "
-             f"{one['tensor_pass']:.2f} s")  # fmt: skip
+        _log(
+            f"round {r + 1}/{repeats}: floor {job_dir.name}: read {one['read_only']:.2f} s, read+memmap write "
+            f"{one['memmap']:.2f} s, read+np.save {one['in_memory']:.2f} s; the build's tensor pass "
+            f"{one['tensor_pass']:.2f} s"
+        )
         for w in worker_counts:
             run = run_build(in_dir, out_dir, workers=w, log_path=logs / f"build_w{w}_r{r}.log")
             if run["returncode"] != 0:
                 _log(f"build with {w} worker(s) exited {run['returncode']}: {run['tail']}")
             jobs = run["job_seconds"]
-            _log(f"round {r + 1}/{repeats}: {w} worker(s): {run['wall_s']:.1f} s wall for {n_jobs} jobs "
-                 f"({run['wall_s'] / n_jobs:.2f} s/job; in-job {np.mean(list(jobs.values()) or [np.nan]):.2f} s), "
-                 f"peak RSS per worker {run['peak_rss_worker'] / 1e9:.2f} GB "
-                 f"(anonymous {run['peak_anon_worker'] / 1e9:.2f} GB), main {run['peak_rss_main'] / 1e9:.2f} GB; "
-                 f"other processes used {run['others_cores'] or 0:.2f} cores meanwhile")  # fmt: skip
+            _log(
+                f"round {r + 1}/{repeats}: {w} worker(s): {run['wall_s']:.1f} s wall for {n_jobs} jobs "
+                f"({run['wall_s'] / n_jobs:.2f} s/job; in-job {np.mean(list(jobs.values()) or [np.nan]):.2f} s), "
+                f"peak RSS per worker {run['peak_rss_worker'] / 1e9:.2f} GB "
+                f"(anonymous {run['peak_anon_worker'] / 1e9:.2f} GB), main {run['peak_rss_main'] / 1e9:.2f} GB; "
+                f"other processes used {run['others_cores'] or 0:.2f} cores meanwhile"
+            )
             build_runs[w].append(run)
     floor = _floor_summary(floor_runs)
     b = floor["best"]
-    _log(f"floor {job_dir.name}: read {b['read_only']:.2f} s, read+memmap write {b['memmap']:.2f} s, "
-         f"read+np.save {b['in_memory']:.2f} s (best of {repeats})")  # fmt: skip
+    _log(
+        f"floor {job_dir.name}: read {b['read_only']:.2f} s, read+memmap write {b['memmap']:.2f} s, "
+        f"read+np.save {b['in_memory']:.2f} s (best of {repeats})"
+    )
     return {
         "floor": floor,
         "builds": {w: _build_summary(runs, n_jobs) for w, runs in build_runs.items()},
@@ -390,7 +424,7 @@ def bytes_written(dataset: Path) -> dict:
 
 def measure_cutout_store(dataset: Path, dtype: str) -> dict:
     """Write the store in ``dtype`` (replacing any other) and return its bytes per candidate."""
-    from rapid_croissant.build.cutout_store import CUTOUT_DIR, write_cutout_store
+    from rapid_croissant.pipeline.cutout_store import CUTOUT_DIR, write_cutout_store
 
     t0 = time.perf_counter()
     meta = write_cutout_store(dataset, dtype=dtype)
@@ -410,6 +444,8 @@ def measure_cutout_store(dataset: Path, dtype: str) -> dict:
         "index_bytes_per_candidate": index / max(n, 1),
         "total_bytes_per_candidate": (cut + valid + index) / max(n, 1),
     }
-    _log(f"cutout store {dtype}: {n} candidates, {res['total_bytes_per_candidate'] / 1e3:.1f} kB/candidate "
-         f"(cutouts {res['cutout_bytes_per_candidate'] / 1e3:.1f} kB), written in {seconds:.1f} s")  # fmt: skip
+    _log(
+        f"cutout store {dtype}: {n} candidates, {res['total_bytes_per_candidate'] / 1e3:.1f} kB/candidate "
+        f"(cutouts {res['cutout_bytes_per_candidate'] / 1e3:.1f} kB), written in {seconds:.1f} s"
+    )
     return res

@@ -38,8 +38,15 @@ def _batches(dataset: Path, *, batch_size: int, n_batches: int):
     return out, X.shape[1], len(rows)
 
 
-def measure_cnn(dataset: Path, *, threads: int = 2, batch_size: int = 128, steps: int = 20, repeats: int = 3,
-                warmup: int = 5) -> dict:  # fmt: skip
+def measure_cnn(
+    dataset: Path,
+    *,
+    threads: int = 2,
+    batch_size: int = 128,
+    steps: int = 20,
+    repeats: int = 3,
+    warmup: int = 5,
+) -> dict:
     import torch
 
     from rapid_croissant.ml.loader import input_channels
@@ -106,8 +113,10 @@ def measure_cnn(dataset: Path, *, threads: int = 2, batch_size: int = 128, steps
         }
     finally:
         torch.set_num_threads(before)
-    _log(f"CNN ({res['n_parameters']:,} parameters, {in_channels} channels 64x64, batch {batch_size}, "
-         f"{threads} threads): train {res['train_per_s']:,.0f} cutouts/s (no augmentation "
-         f"{res['train_noaug_per_s']:,.0f}/s), inference {res['infer_per_s']:,.0f}/s; other processes used "
-         f"{others or 0:.2f} cores meanwhile")  # fmt: skip
+    _log(
+        f"CNN ({res['n_parameters']:,} parameters, {in_channels} channels 64x64, batch {batch_size}, "
+        f"{threads} threads): train {res['train_per_s']:,.0f} cutouts/s (no augmentation "
+        f"{res['train_noaug_per_s']:,.0f}/s), inference {res['infer_per_s']:,.0f}/s; other processes used "
+        f"{others or 0:.2f} cores meanwhile"
+    )
     return res

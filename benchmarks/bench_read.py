@@ -62,14 +62,16 @@ def loader_precompute(dataset: Path, *, repeats: int, max_rows: int | None, use_
     best, times = _best(lambda: precompute_cutouts(dataset, rows, algorithm="both", **kwargs), repeats)
     rate = len(rows) / best
     source = "cutout store" if use_store else "full-frame tensors"
-    _log(f"precompute_cutouts from the {source}: {len(rows)} cutouts in {best:.3f} s = {rate:,.0f}/s "
-         f"(best of {repeats})")  # fmt: skip
+    _log(
+        f"precompute_cutouts from the {source}: {len(rows)} cutouts in {best:.3f} s = {rate:,.0f}/s "
+        f"(best of {repeats})"
+    )
     return {"n": len(rows), "best_s": best, "times": times, "per_s": rate, "kwargs": kwargs}
 
 
 def loader_store(dataset: Path, *, repeats: int, max_rows: int | None, seed: int = 0) -> dict:
     """``CutoutStore(dataset, split).get(rows, algorithm='both')`` for every row of the largest split."""
-    from rapid_croissant.build.cutout_store import CutoutStore
+    from rapid_croissant.pipeline.cutout_store import CutoutStore
 
     counts = {
         s: len(pd.read_parquet(dataset / f"candidates-{s}.parquet", columns=["jid"])) for s in schema.SPLITS
@@ -123,8 +125,10 @@ def records_arrow(dataset: Path, *, repeats: int) -> dict:
         "columns": n_cols,
         "file_bytes": path.stat().st_size,
     }
-    _log(f"records: pyarrow.read_table {res['pyarrow']['per_s']:,.0f} rows/s, pd.read_parquet "
-         f"{res['pandas']['per_s']:,.0f} rows/s ({n} rows x {n_cols} columns)")  # fmt: skip
+    _log(
+        f"records: pyarrow.read_table {res['pyarrow']['per_s']:,.0f} rows/s, pd.read_parquet "
+        f"{res['pandas']['per_s']:,.0f} rows/s ({n} rows x {n_cols} columns)"
+    )
     return res
 
 
@@ -162,8 +166,10 @@ def records_mlcroissant(dataset: Path, *, n_records: int, repeats: int) -> dict:
     best = min(runs, key=lambda r: r["iterate_s"])
     rate = best["n"] / best["iterate_s"]
     total_rate = best["n"] / (best["iterate_s"] + best["load_s"])
-    _log(f"mlcroissant: {best['n']} records in {best['iterate_s']:.2f} s = {rate:,.0f}/s "
-         f"(Dataset() {best['load_s']:.2f} s more)")  # fmt: skip
+    _log(
+        f"mlcroissant: {best['n']} records in {best['iterate_s']:.2f} s = {rate:,.0f}/s "
+        f"(Dataset() {best['load_s']:.2f} s more)"
+    )
     return {
         "runs": runs,
         "n": best["n"],

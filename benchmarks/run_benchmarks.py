@@ -125,9 +125,19 @@ def measure_size(
     res["input_bytes_per_job"] = bench_prepare.input_bytes(jobs[0])
     dataset = work / "dataset"
     shutil.rmtree(dataset, ignore_errors=True)
-    both = step(res, "floor_and_builds", bench_build.measure_floor_and_builds, jobs[0], in_dir, dataset,
-                scratch=work / "scratch", logs=work / "logs", n_jobs=n_jobs, repeats=repeats,
-                quiet_wait=quiet_wait)  # fmt: skip
+    both = step(
+        res,
+        "floor_and_builds",
+        bench_build.measure_floor_and_builds,
+        jobs[0],
+        in_dir,
+        dataset,
+        scratch=work / "scratch",
+        logs=work / "logs",
+        n_jobs=n_jobs,
+        repeats=repeats,
+        quiet_wait=quiet_wait,
+    )
     if both is not None:
         res.update(res.pop("floor_and_builds"))
     if not (dataset / "candidates.parquet").is_file():
@@ -140,16 +150,36 @@ def measure_size(
         entry: dict = {}
         if step(entry, "size", bench_build.measure_cutout_store, dataset, dtype) is not None:
             step(entry, "loader", bench_read.loader_store, dataset, repeats=repeats, max_rows=rows)
-            step(entry, "precompute", bench_read.loader_precompute, dataset, repeats=repeats, max_rows=rows,
-                 use_store=True)  # fmt: skip
+            step(
+                entry,
+                "precompute",
+                bench_read.loader_precompute,
+                dataset,
+                repeats=repeats,
+                max_rows=rows,
+                use_store=True,
+            )
         res["stores"][dtype] = entry
-    step(res, "loader_full_frame", bench_read.loader_precompute, dataset, repeats=repeats, max_rows=rows,
-         use_store=False)  # fmt: skip
+    step(
+        res,
+        "loader_full_frame",
+        bench_read.loader_precompute,
+        dataset,
+        repeats=repeats,
+        max_rows=rows,
+        use_store=False,
+    )
     step(res, "records", bench_read.records_arrow, dataset, repeats=repeats)
     croissant = step(res, "croissant", bench_read.write_croissant, dataset, work / "logs" / "croissant.log")
     if croissant and croissant["returncode"] == 0:
-        step(res, "mlcroissant", bench_read.records_mlcroissant, dataset, n_records=n_records,
-             repeats=min(repeats, 2))  # fmt: skip
+        step(
+            res,
+            "mlcroissant",
+            bench_read.records_mlcroissant,
+            dataset,
+            n_records=n_records,
+            repeats=min(repeats, 2),
+        )
     res["load_average_end"] = load_average()
     return res
 
@@ -163,14 +193,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--repeats", type=int, default=3, help="repeats of each timing (the best is reported)")
     p.add_argument("--skip-4088", action="store_true", help="only the 513x513 figures (a quick run)")
-    p.add_argument("--max-cutouts", type=int, default=0,
-                   help="cap on the candidates read per loader call (0: all candidates)")  # fmt: skip
+    p.add_argument(
+        "--max-cutouts",
+        type=int,
+        default=0,
+        help="cap on the candidates read per loader call (0: all candidates)",
+    )
     p.add_argument("--mlc-records", type=int, default=3000, help="records read through mlcroissant")
-    p.add_argument("--quiet-wait", type=float, default=120.0,
-                   help="before each build round and the CNN, wait up to this many seconds for the machine's "
-                        "CPU use to fall below 0.3 cores (0: do not wait)")  # fmt: skip
-    p.add_argument("--report-only", action="store_true",
-                   help="measure nothing: rewrite the report from <cache>/results.json")  # fmt: skip
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120.0,
+        help="before each build round and the CNN, wait up to this many seconds for the machine's "
+        "CPU use to fall below 0.3 cores (0: do not wait)",
+    )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: rewrite the report from <cache>/results.json",
+    )
     p.add_argument("--seed", type=int, default=bench_prepare.SIM_SEED, help="seed of the 4088 simulation")
     args = p.parse_args(argv)
     if args.n_jobs < 1 or args.repeats < 1:
@@ -195,12 +236,21 @@ def main(argv=None) -> int:
         "machine": machine(),
         "sizes": {},
     }
-    _log(f"machine: {results['machine']['cpu_model']}, {results['machine']['nproc']} CPUs, "
-         f"{results['machine'].get('mem_total_gib', 0):.1f} GiB; load average {load_average()}")  # fmt: skip
+    _log(
+        f"machine: {results['machine']['cpu_model']}, {results['machine']['nproc']} CPUs, "
+        f"{results['machine'].get('mem_total_gib', 0):.1f} GiB; load average {load_average()}"
+    )
     step(results, "memory_touch", bench_build.memory_touch_check)
     inputs: dict = {}
-    small = step(inputs, "sim513", bench_prepare.simulated, cache, size=512, n=bench_prepare.SMALL_JOBS,
-                 seed=bench_prepare.SMALL_SEED)  # fmt: skip
+    small = step(
+        inputs,
+        "sim513",
+        bench_prepare.simulated,
+        cache,
+        size=512,
+        n=bench_prepare.SMALL_JOBS,
+        seed=bench_prepare.SMALL_SEED,
+    )
     large = None
     if not args.skip_4088:
         sim = step(inputs, "sim4088", bench_prepare.simulated, cache, size=4088, n=1, seed=args.seed)
@@ -212,14 +262,26 @@ def main(argv=None) -> int:
 
     if large is not None:
         _log(f"=== {LARGE}x{LARGE}: {args.n_jobs} jobs ===")
-        results["sizes"][LARGE] = measure_size(large, cache / f"work{LARGE}", n_jobs=args.n_jobs,
-                                               repeats=args.repeats, max_cutouts=args.max_cutouts,
-                                               n_records=args.mlc_records, quiet_wait=args.quiet_wait)  # fmt: skip
+        results["sizes"][LARGE] = measure_size(
+            large,
+            cache / f"work{LARGE}",
+            n_jobs=args.n_jobs,
+            repeats=args.repeats,
+            max_cutouts=args.max_cutouts,
+            n_records=args.mlc_records,
+            quiet_wait=args.quiet_wait,
+        )
     if small is not None:
         _log(f"=== {SMALL}x{SMALL}: {bench_prepare.SMALL_JOBS} jobs ===")
-        results["sizes"][SMALL] = measure_size(small[0], cache / f"work{SMALL}", n_jobs=bench_prepare.SMALL_JOBS,
-                                               repeats=args.repeats, max_cutouts=args.max_cutouts,
-                                               n_records=args.mlc_records, quiet_wait=args.quiet_wait)  # fmt: skip
+        results["sizes"][SMALL] = measure_size(
+            small[0],
+            cache / f"work{SMALL}",
+            n_jobs=bench_prepare.SMALL_JOBS,
+            repeats=args.repeats,
+            max_cutouts=args.max_cutouts,
+            n_records=args.mlc_records,
+            quiet_wait=args.quiet_wait,
+        )
         dataset = cache / f"work{SMALL}" / "dataset"
         if (dataset / "candidates.parquet").is_file():
             import bench_cnn

@@ -34,8 +34,8 @@ def sim_2026(tmp_path_factory):
 @pytest.fixture(scope="session")
 def built_dataset(sim_2025, tmp_path_factory):
     """The dataset built by the real pipeline from ``sim_2025`` (default options)."""
-    from rapid_croissant.build.pipeline import build_dataset
     from rapid_croissant.config import BuildConfig
+    from rapid_croissant.pipeline.pipeline import build_dataset
 
     out = tmp_path_factory.mktemp("dataset") / "ds"
     summary = build_dataset(BuildConfig(input_dir=sim_2025, output_dir=out, workers=1), progress=False)

@@ -119,13 +119,29 @@ def _job_row(
         row.update(error=f"{jid}/diffimage_masked.fits: file is truncated")
         return row
     row.update(
-        filter=FILTERS[jid], zpt=zpt, exptime=302.0, mjd=mjd, sca=int(jid[-1]), height=SHAPE[0], width=SHAPE[1],
-        status="ok", has_zogy=True, has_sfft=True, has_truth=True, n_candidates=len(cands),
-        n_zogy=int((cands["detected_by"] != "sfft").sum()), n_sfft=int((cands["detected_by"] != "zogy").sum()),
-        n_both=int((cands["detected_by"] == "both").sum()), n_real=int((cands["label"] == 1).sum()),
-        n_bogus=int((cands["label"] == 0).sum()), n_unknown=int((cands["label"] == -1).sum()),
-        n_truth=len(truth), n_out_of_bounds=0, image_filename=f"{schema.IMAGES_DIR}/{jid}.npy", error="",
-    )  # fmt: skip
+        filter=FILTERS[jid],
+        zpt=zpt,
+        exptime=302.0,
+        mjd=mjd,
+        sca=int(jid[-1]),
+        height=SHAPE[0],
+        width=SHAPE[1],
+        status="ok",
+        has_zogy=True,
+        has_sfft=True,
+        has_truth=True,
+        n_candidates=len(cands),
+        n_zogy=int((cands["detected_by"] != "sfft").sum()),
+        n_sfft=int((cands["detected_by"] != "zogy").sum()),
+        n_both=int((cands["detected_by"] == "both").sum()),
+        n_real=int((cands["label"] == 1).sum()),
+        n_bogus=int((cands["label"] == 0).sum()),
+        n_unknown=int((cands["label"] == -1).sum()),
+        n_truth=len(truth),
+        n_out_of_bounds=0,
+        image_filename=f"{schema.IMAGES_DIR}/{jid}.npy",
+        error="",
+    )
     return row
 
 

@@ -62,13 +62,24 @@ def _job_candidates(jid: str, k: int, rng: np.random.Generator) -> pd.DataFrame:
         has = np.isin(det, [alg, "both"])
         snr = np.where(real, rng.normal(12, 3, n), rng.normal(4, 2, n))
         own = {
-            "x": xs + rng.normal(0, 0.05, n), "y": ys + rng.normal(0, 0.05, n), "snr": snr,
-            "flux_fit": snr * 2.0, "flux_err": np.full(n, 2.0), "sharpness": rng.normal(0.6, 0.1, n),
-            "roundness1": rng.normal(0, 0.2, n), "roundness2": rng.normal(0, 0.2, n), "peak": snr * 0.3,
-            "flux": snr * 1.8, "mag": -2.5 * np.log10(np.abs(snr * 1.8) + 1), "daofind_mag": rng.normal(-1, 0.3, n),
-            "qfit": rng.gamma(2, 0.05, n), "cfit": rng.normal(0, 0.02, n), "npix": np.full(n, 25),
-            "flags": np.zeros(n, dtype=int), "reduced_chi2": np.full(n, np.nan),
-        }  # fmt: skip
+            "x": xs + rng.normal(0, 0.05, n),
+            "y": ys + rng.normal(0, 0.05, n),
+            "snr": snr,
+            "flux_fit": snr * 2.0,
+            "flux_err": np.full(n, 2.0),
+            "sharpness": rng.normal(0.6, 0.1, n),
+            "roundness1": rng.normal(0, 0.2, n),
+            "roundness2": rng.normal(0, 0.2, n),
+            "peak": snr * 0.3,
+            "flux": snr * 1.8,
+            "mag": -2.5 * np.log10(np.abs(snr * 1.8) + 1),
+            "daofind_mag": rng.normal(-1, 0.3, n),
+            "qfit": rng.gamma(2, 0.05, n),
+            "cfit": rng.normal(0, 0.02, n),
+            "npix": np.full(n, 25),
+            "flags": np.zeros(n, dtype=int),
+            "reduced_chi2": np.full(n, np.nan),
+        }
         own["x"][0], own["y"][0] = EDGE_XY
         for name, values in own.items():
             rows[f"{alg}_{name}"] = np.where(has, values, np.nan)
@@ -115,7 +126,7 @@ def _truth(cands: pd.DataFrame, jid: str, rng: np.random.Generator) -> pd.DataFr
             "zpt": 17.6,
             "injected": True,
             "bright": [True] * len(real) + [False] * n_faint,
-        }  # fmt: skip
+        }
     )
 
 
@@ -130,9 +141,23 @@ def write_ml_dataset(root: str | Path, *, seed: int = 0) -> Path:
         cand_parts.append(cands)
         if jid != NO_TRUTH_JOB:
             truth_parts.append(_truth(cands, jid, rng))
-        jobs.append(dict(jid=jid, era="2025", filter=FILTERS[k % 2], zpt=17.6, exptime=302.0, status="ok",
-                         has_zogy=True, has_sfft=True, has_truth=jid != NO_TRUTH_JOB, height=SIZE, width=SIZE,
-                         n_candidates=PER_JOB, split=SPLIT_OF[jid]))  # fmt: skip
+        jobs.append(
+            dict(
+                jid=jid,
+                era="2025",
+                filter=FILTERS[k % 2],
+                zpt=17.6,
+                exptime=302.0,
+                status="ok",
+                has_zogy=True,
+                has_sfft=True,
+                has_truth=jid != NO_TRUTH_JOB,
+                height=SIZE,
+                width=SIZE,
+                n_candidates=PER_JOB,
+                split=SPLIT_OF[jid],
+            )
+        )
     candidates = _typed(pd.concat(cand_parts, ignore_index=True), schema.CANDIDATE_SCHEMA)
     candidates.to_parquet(root / schema.CANDIDATES_PARQUET, index=False)
     for split in schema.SPLITS:

@@ -80,7 +80,7 @@ class BuildConfig:
                 "truth_origin",
                 "full_images",
                 "low_snr_flag",
-            )  # fmt: skip
+            )
         }
 
     def to_json_dict(self) -> dict:

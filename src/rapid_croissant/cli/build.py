@@ -23,7 +23,7 @@ def report(summary) -> int:
 
 
 def run_build(**options) -> int:
-    from rapid_croissant.build.pipeline import build_dataset
+    from rapid_croissant.pipeline.pipeline import build_dataset
 
     cfg = BuildConfig(**options)
     return report(build_dataset(cfg))
@@ -32,31 +32,96 @@ def run_build(**options) -> int:
 def build_options(f):
     """The options shared by ``rapid-croissant build`` and ``create_dataset.py``."""
     opts = [
-        click.option("-i", "--input_dir", "--input-dir", "input_dir", type=click.Path(file_okay=False),
-                     default="./mini_dataset", show_default=True, help="Folder containing jid* job folders."),
-        click.option("-o", "--output_dir", "--output-dir", "output_dir", type=click.Path(file_okay=False),
-                     default="./hackathon_dataset", show_default=True, help="Output dataset folder."),
-        click.option("--match-radius", type=float, default=4.0, show_default=True,
-                     help="Detection-truth match radius (pixels), one-to-one, closest pairs first."),
-        click.option("--merge-radius", type=float, default=1.5, show_default=True,
-                     help="ZOGY-SFFT merge radius (pixels), mutual nearest neighbours."),
-        click.option("--mag-limit", type=float, default=26.0, show_default=True,
-                     help="Only truth brighter than this AB magnitude can make a detection real."),
-        click.option("--min-truth-snr", type=float, default=0.0, show_default=True,
-                     help="Also require this expected S/N of the truth in the algorithm's difference (0: off)."),
-        click.option("--truth-origin", type=float, default=1.0, show_default=True,
-                     help="Pixel origin of the truth files (RAPID: 1-based)."),
-        click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel workers [default: all cores]."),
+        click.option(
+            "-i",
+            "--input_dir",
+            "--input-dir",
+            "input_dir",
+            type=click.Path(file_okay=False),
+            default="./mini_dataset",
+            show_default=True,
+            help="Folder containing jid* job folders.",
+        ),
+        click.option(
+            "-o",
+            "--output_dir",
+            "--output-dir",
+            "output_dir",
+            type=click.Path(file_okay=False),
+            default="./hackathon_dataset",
+            show_default=True,
+            help="Output dataset folder.",
+        ),
+        click.option(
+            "--match-radius",
+            type=float,
+            default=4.0,
+            show_default=True,
+            help="Detection-truth match radius (pixels), one-to-one, closest pairs first.",
+        ),
+        click.option(
+            "--merge-radius",
+            type=float,
+            default=1.5,
+            show_default=True,
+            help="ZOGY-SFFT merge radius (pixels), mutual nearest neighbours.",
+        ),
+        click.option(
+            "--mag-limit",
+            type=float,
+            default=26.0,
+            show_default=True,
+            help="Only truth brighter than this AB magnitude can make a detection real.",
+        ),
+        click.option(
+            "--min-truth-snr",
+            type=float,
+            default=0.0,
+            show_default=True,
+            help="Also require this expected S/N of the truth in the algorithm's difference (0: off).",
+        ),
+        click.option(
+            "--truth-origin",
+            type=float,
+            default=1.0,
+            show_default=True,
+            help="Pixel origin of the truth files (RAPID: 1-based).",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Parallel workers [default: all cores].",
+        ),
         click.option("--executor", type=click.Choice(EXECUTORS), default="process", show_default=True),
-        click.option("--scheduler", default=None, help="Address of an existing Dask scheduler (with --executor dask)."),
-        click.option("--jobs", "jobs", multiple=True, help="Only these jobs (repeatable): --jobs jid1001 --jobs jid1002."),
-        click.option("--no-full-images", "full_images", flag_value=False, default=True,
-                     help="Do not write the full-frame 9-channel tensors (and masks)."),
+        click.option(
+            "--scheduler", default=None, help="Address of an existing Dask scheduler (with --executor dask)."
+        ),
+        click.option(
+            "--jobs",
+            "jobs",
+            multiple=True,
+            help="Only these jobs (repeatable): --jobs jid1001 --jobs jid1002.",
+        ),
+        click.option(
+            "--no-full-images",
+            "full_images",
+            flag_value=False,
+            default=True,
+            help="Do not write the full-frame 9-channel tensors (and masks).",
+        ),
         click.option("--overwrite", is_flag=True, help="Rebuild every job, even those already built."),
-        click.option("--cutouts", is_flag=True, help="Also write the per-split 64x64x9 cutout store (cutouts/)."),
-        click.option("--cutout-dtype", type=click.Choice(["float32", "float16", "uint8"]), default="float32",
-                     show_default=True, help="Cutout store dtype (uint8: [0,1] values x 255, 4x smaller)."),
-    ]  # fmt: skip
+        click.option(
+            "--cutouts", is_flag=True, help="Also write the per-split 64x64x9 cutout store (cutouts/)."
+        ),
+        click.option(
+            "--cutout-dtype",
+            type=click.Choice(["float32", "float16", "uint8"]),
+            default="float32",
+            show_default=True,
+            help="Cutout store dtype (uint8: [0,1] values x 255, 4x smaller).",
+        ),
+    ]
     for opt in reversed(opts):
         f = opt(f)
     return f

@@ -36,13 +36,21 @@ _SPLIT = click.Choice(("zogy", "sfft", "both"))
 )
 @click.option("--n-boot", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-def command(dataset_dir, out_dir, models, algorithms, protocols, epochs, n_boot, seed):  # fmt: skip
+def command(dataset_dir, out_dir, models, algorithms, protocols, epochs, n_boot, seed):
     """Train + evaluate each model/protocol/algorithm and write the "which wins" tables."""
     from pathlib import Path
 
     from rapid_croissant.ml.compare import compare
 
-    compare(dataset_dir, out_dir=out_dir, models=models, algorithms=algorithms, protocols=protocols,
-            n_boot=n_boot, epochs=epochs, seed=seed)  # fmt: skip
+    compare(
+        dataset_dir,
+        out_dir=out_dir,
+        models=models,
+        algorithms=algorithms,
+        protocols=protocols,
+        n_boot=n_boot,
+        epochs=epochs,
+        seed=seed,
+    )
     click.echo((Path(out_dir) / "comparison.md").read_text())
     click.echo(f"written: {out_dir}/comparison.json, {out_dir}/comparison.md, runs in {out_dir}/runs/")

@@ -42,11 +42,19 @@ import click
 @click.option(
     "--keep-manifests", is_flag=True, help="Reuse the manifest tables instead of hashing every file again."
 )
-def command(dataset_dir, output, config_path, url, license_, creator, version, keep_manifests):  # fmt: skip
+def command(dataset_dir, output, config_path, url, license_, creator, version, keep_manifests):
     """Write the manifests and the Croissant 1.1 + RAI metadata of a built dataset."""
     from rapid_croissant.writers.croissant import write_croissant
 
-    path = write_croissant(dataset_dir, output, config_path=config_path, refresh_manifests=not keep_manifests,
-                           url=url, license=license_, creator_name=creator, version=version)  # fmt: skip
+    path = write_croissant(
+        dataset_dir,
+        output,
+        config_path=config_path,
+        refresh_manifests=not keep_manifests,
+        url=url,
+        license=license_,
+        creator_name=creator,
+        version=version,
+    )
     click.echo(f"wrote {path}")
     click.echo(f"check it with: rapid-croissant validate {dataset_dir}")

@@ -23,9 +23,11 @@ def _headline(comparison: dict) -> list[str]:
     lines = []
     for p in comparison.get("paired", []):
         if p["comparison"] == "zogy vs sfft" and p["metric"] in ("roc_auc", "average_precision"):
-            lines.append(f"  {p['model']:>3} protocol {p['protocol']} {p['metric']}: ZOGY {f(p['a'], '.3f')} vs SFFT "
-                         f"{f(p['b'], '.3f')}, difference {f(p['diff'], '+.3f')} [{f(p['low'], '+.3f')}, "
-                         f"{f(p['high'], '+.3f')}] -> {p['verdict']}")  # fmt: skip
+            lines.append(
+                f"  {p['model']:>3} protocol {p['protocol']} {p['metric']}: ZOGY {f(p['a'], '.3f')} vs SFFT "
+                f"{f(p['b'], '.3f')}, difference {f(p['diff'], '+.3f')} [{f(p['low'], '+.3f')}, "
+                f"{f(p['high'], '+.3f')}] -> {p['verdict']}"
+            )
     return lines
 
 
@@ -59,12 +61,12 @@ def _headline(comparison: dict) -> list[str]:
     show_default=True,
     help="Bootstrap resamples of test jobs for the intervals.",
 )
-def command(out_dir, n, size, seed, epochs, n_boot):  # fmt: skip
+def command(out_dir, n, size, seed, epochs, n_boot):
     """Simulate RAPID jobs and run the whole pipeline on them, printing where everything is."""
-    from rapid_croissant.build.pipeline import build_dataset
-    from rapid_croissant.build.validate import validate_dataset
     from rapid_croissant.config import BuildConfig
     from rapid_croissant.ml.compare import compare
+    from rapid_croissant.pipeline.pipeline import build_dataset
+    from rapid_croissant.pipeline.validate import validate_dataset
     from rapid_croissant.report.card import write_dataset_card
     from rapid_croissant.report.page import write_report
     from rapid_croissant.simulate.core import simulate_jobs
@@ -99,9 +101,11 @@ def command(out_dir, n, size, seed, epochs, n_boot):  # fmt: skip
     _step("5/6 report")
     report = write_report(dataset, comparison=comp_json)
     _step("6/6 done")
-    click.echo(f"simulated jobs : {jobs_dir}\ndataset        : {dataset}\nCroissant      : {dataset / 'croissant.json'}\n"
-               f"dataset card   : {dataset / 'DATASET_CARD.md'}\ncomparison     : {comp_dir / 'comparison.md'}\n"
-               f"report         : {report}")  # fmt: skip
+    click.echo(
+        f"simulated jobs : {jobs_dir}\ndataset        : {dataset}\nCroissant      : {dataset / 'croissant.json'}\n"
+        f"dataset card   : {dataset / 'DATASET_CARD.md'}\ncomparison     : {comp_dir / 'comparison.md'}\n"
+        f"report         : {report}"
+    )
     click.echo("\nHeadline, ZOGY vs SFFT (test jobs, 95 % job-bootstrap intervals):")
     click.echo("\n".join(_headline(comparison)) or "  (no finished pair of runs)")
     click.echo(f"\ntotal {time.perf_counter() - t0:.0f} s")

@@ -24,7 +24,7 @@ import click
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-def command(run_dir, dataset_dir, n_boot, seed, no_plots):  # fmt: skip
+def command(run_dir, dataset_dir, n_boot, seed, no_plots):
     """Evaluate RUN_DIR on the test split and write evaluation.json (and plots) into it."""
     from rapid_croissant.ml.evaluate import evaluate_run
 
@@ -40,16 +40,20 @@ def _num(value, fmt=".3f") -> str:
 def format_evaluation(result: dict) -> str:
     """Text summary of :func:`rapid_croissant.ml.evaluate.evaluate_run`'s result."""
     cls = result["classification"]
-    lines = [f"{result['algorithm']} / {result['model']} / protocol {result['protocol']}: "
-             f"{cls['n']} test candidates ({cls['n_real']} real) in {cls['n_jobs']} job(s), "
-             f"threshold {result['threshold']:.4f}"]  # fmt: skip
+    lines = [
+        f"{result['algorithm']} / {result['model']} / protocol {result['protocol']}: "
+        f"{cls['n']} test candidates ({cls['n_real']} real) in {cls['n_jobs']} job(s), "
+        f"threshold {result['threshold']:.4f}"
+    ]
     if result.get("note"):
         lines.append(f"note: {result['note']}")
     for name, m in cls.get("metrics", {}).items():
         lines.append(f"  {name:<20} {_num(m['value'])}  [{_num(m['low'])}, {_num(m['high'])}]")
     for name, c in result.get("completeness", {}).items():
-        lines.append(f"  {name:<22} detected {c['n_detected']}/{c['n_truth']}  m50 {_num(c['m50'], '.2f')}"
-                     f"  m80 {_num(c['m80'], '.2f')}")  # fmt: skip
+        lines.append(
+            f"  {name:<22} detected {c['n_detected']}/{c['n_truth']}  m50 {_num(c['m50'], '.2f')}"
+            f"  m80 {_num(c['m80'], '.2f')}"
+        )
     for stage in ("detection", "classifier"):
         fp = result.get("false_positives", {}).get(stage)
         if fp:

@@ -28,8 +28,14 @@ def cli_reference_markdown() -> str:
 
     parts = ["### `rapid-croissant`", "", "```text", _help(cli, "rapid-croissant"), "```", ""]
     for name in sorted(cli.commands):
-        parts += [f"### `rapid-croissant {name}`", "", "```text", _help(cli.commands[name], f"rapid-croissant {name}"),
-                  "```", ""]  # fmt: skip
+        parts += [
+            f"### `rapid-croissant {name}`",
+            "",
+            "```text",
+            _help(cli.commands[name], f"rapid-croissant {name}"),
+            "```",
+            "",
+        ]
     return "\n".join(parts)
 
 

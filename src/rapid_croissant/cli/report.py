@@ -17,7 +17,7 @@ import click
     "-o", "--output", type=click.Path(dir_okay=False), default=None, help="[default: DATASET/report.html]"
 )
 @click.option("--card/--no-card", default=True, show_default=True, help="Also (re)write DATASET_CARD.md.")
-def command(dataset, comparison, output, card):  # fmt: skip
+def command(dataset, comparison, output, card):
     """Write report.html (composition, cutout gallery, ROC, completeness, false positives, comparison)."""
     from rapid_croissant.report.card import write_dataset_card
     from rapid_croissant.report.page import write_report

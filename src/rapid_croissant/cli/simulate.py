@@ -49,16 +49,19 @@ from rapid_croissant import schema
     default=None,
     help="Injected sources per 512x512 pixels (default 50; RAPID injects 100 per 4088x4088 SCA).",
 )
-def command(n, size, seed, out_dir, era, defects, injections):  # fmt: skip
+def command(n, size, seed, out_dir, era, defects, injections):
     """Simulate N RAPID job folders with truth files and an answer key."""
     from rapid_croissant.simulate.core import ANSWER_KEY_DIR, simulate_jobs
 
     t0 = time.perf_counter()
-    jobs = simulate_jobs(out_dir, n=n, size=size, seed=seed, era=era, with_defects=defects,
-                         injections_per_512=injections)  # fmt: skip
+    jobs = simulate_jobs(
+        out_dir, n=n, size=size, seed=seed, era=era, with_defects=defects, injections_per_512=injections
+    )
     click.echo(f"wrote {len(jobs)} jobs to {out_dir} in {time.perf_counter() - t0:.1f} s (era {era}):")
     for j in jobs:
         tag = f"  [defect: {j.defect}]" if j.defect else ""
-        click.echo(f"  {j.jid}: {len(j.files)} files, {j.n_truth} truth, {j.n_zogy} ZOGY and {j.n_sfft} SFFT "
-                   f"detections{tag}")  # fmt: skip
+        click.echo(
+            f"  {j.jid}: {len(j.files)} files, {j.n_truth} truth, {j.n_zogy} ZOGY and {j.n_sfft} SFFT "
+            f"detections{tag}"
+        )
     click.echo(f"answer key (never read by the pipeline): {out_dir}/{ANSWER_KEY_DIR}/")

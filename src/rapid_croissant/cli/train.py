@@ -46,14 +46,15 @@ _ALGORITHMS = ("zogy", "sfft", "both")
     help="Folder in which the time-stamped run folder is created.",
 )
 @click.option("--no-augment", is_flag=True, help="Train the CNN without random rotations/flips.")
-def command(dataset_dir, algorithm, model, protocol, epochs, seed, run_root, no_augment):  # fmt: skip
+def command(dataset_dir, algorithm, model, protocol, epochs, seed, run_root, no_augment):
     """Train on the train split, early-stop and pick the threshold on val, report on test."""
     import json
 
     from rapid_croissant.ml.train import TrainConfig, train
 
-    config = TrainConfig(algorithm=algorithm, model=model, protocol=protocol, epochs=epochs, seed=seed,
-                         augment=not no_augment)  # fmt: skip
+    config = TrainConfig(
+        algorithm=algorithm, model=model, protocol=protocol, epochs=epochs, seed=seed, augment=not no_augment
+    )
     run = train(dataset_dir, config, run_root=run_root)
     metrics = json.loads((run / "metrics.json").read_text())
     test = metrics["test"]

@@ -44,12 +44,16 @@ def _quiet_mlcroissant():
 )
 def command(dataset_dir, croissant_path, no_hashes, no_mlcroissant):
     """Check keys, jobs, splits, manifests, tensors and the Croissant file; exit 1 on any problem."""
-    from rapid_croissant.build.validate import validate_dataset
+    from rapid_croissant.pipeline.validate import validate_dataset
 
     t0 = time.perf_counter()
     with _quiet_mlcroissant():
-        problems = validate_dataset(dataset_dir, croissant_path=croissant_path, check_hashes=not no_hashes,
-                                    run_mlcroissant=not no_mlcroissant)  # fmt: skip
+        problems = validate_dataset(
+            dataset_dir,
+            croissant_path=croissant_path,
+            check_hashes=not no_hashes,
+            run_mlcroissant=not no_mlcroissant,
+        )
     for problem in problems:
         click.echo(str(problem))
     took = f"{time.perf_counter() - t0:.1f} s"

@@ -83,10 +83,16 @@ def _paired(entries: dict, a: str, b: str, *, n_boot: int, seed: int) -> list[di
             diff.update({k: entries[side]["metrics"][metric]["value"] for k, side in (("a", a), ("b", b))})
         else:
             diff = paired_group_bootstrap(
-                pa["label"].to_numpy(), pa["score"].to_numpy(), pa["jid"].to_numpy(str),
-                pb["label"].to_numpy(), pb["score"].to_numpy(), pb["jid"].to_numpy(str),
-                metric=metric, n_boot=n_boot, seed=seed,
-            )  # fmt: skip
+                pa["label"].to_numpy(),
+                pa["score"].to_numpy(),
+                pa["jid"].to_numpy(str),
+                pb["label"].to_numpy(),
+                pb["score"].to_numpy(),
+                pb["jid"].to_numpy(str),
+                metric=metric,
+                n_boot=n_boot,
+                seed=seed,
+            )
         n_jobs = len(set(pa["jid"]) | set(pb["jid"]))
         verdict = _verdict(diff, a, b, metric, n_jobs=n_jobs)
         rows.append(

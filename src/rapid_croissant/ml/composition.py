@@ -94,10 +94,16 @@ def format_composition(comp: dict) -> str:
     """A plain-text table: one column per split, one row per quantity."""
     cols = ["all", *schema.SPLITS]
     rows = [
-        ("jobs", "n_jobs"), ("candidates", "n_candidates"), ("real", "real"), ("bogus", "bogus"),
-        ("unknown", "unknown"), ("real fraction", "real_fraction"), ("bogus per real", "bogus_per_real"),
-        ("real injected", "real_injected"), ("real natural (OU)", "real_natural"),
-    ]  # fmt: skip
+        ("jobs", "n_jobs"),
+        ("candidates", "n_candidates"),
+        ("real", "real"),
+        ("bogus", "bogus"),
+        ("unknown", "unknown"),
+        ("real fraction", "real_fraction"),
+        ("bogus per real", "bogus_per_real"),
+        ("real injected", "real_injected"),
+        ("real natural (OU)", "real_natural"),
+    ]
     table = [(name, [comp[c][key] for c in cols]) for name, key in rows]
     for kind in ("zogy", "sfft", "both"):
         table.append(
@@ -125,9 +131,11 @@ def format_composition(comp: dict) -> str:
     lines += [name.ljust(width) + "".join(_fmt(v).rjust(16) for v in values) for name, values in table]
     jobs = comp["jobs"]
     lines.append("")
-    lines.append(f"jobs: {jobs['n']} ({', '.join(f'{k[7:]} {v}' for k, v in jobs.items() if k.startswith('status_'))}), "
-                 f"{jobs['without_truth']} without truth; truth sources: {comp['truth']['n']} "
-                 f"({comp['truth']['injected']} injected)")  # fmt: skip
+    lines.append(
+        f"jobs: {jobs['n']} ({', '.join(f'{k[7:]} {v}' for k, v in jobs.items() if k.startswith('status_'))}), "
+        f"{jobs['without_truth']} without truth; truth sources: {comp['truth']['n']} "
+        f"({comp['truth']['injected']} injected)"
+    )
     for split, jids in jobs["per_split"].items():
         lines.append(f"  {split}: {', '.join(jids) if jids else '-'}")
     return "\n".join(lines)

@@ -185,7 +185,7 @@ def _fit_cnn(dataset_dir: Path, parts: dict[str, Split], stats: dict, config: Tr
                 seed=config.seed,
                 feature_stats=stats,
                 max_in_memory_mb=config.max_precompute_mb,
-            )  # fmt: skip
+            )
             for s, p in parts.items()
         }
         n_features = parts["train"].X.shape[1]
@@ -218,13 +218,27 @@ def _early_stopped(model, loaders, y_val, pos_weight: float, config: TrainConfig
     epochs = tqdm(range(config.epochs), desc=f"{config.algorithm} cnn", disable=not progress)
     for epoch in epochs:
         t0 = time.perf_counter()
-        train_loss = train_one_epoch(model, loaders["train"], optimizer, loss_fn, generator=generator,
-                                     augment=config.augment, progress=progress)  # fmt: skip
+        train_loss = train_one_epoch(
+            model,
+            loaders["train"],
+            optimizer,
+            loss_fn,
+            generator=generator,
+            augment=config.augment,
+            progress=progress,
+        )
         logits = predict_logits(model, loaders["val"])
         val_loss = loss_fn(torch.from_numpy(logits).float(), y_val_t).item()
         val_ap = float(average_precision_score(y_val, logits))
-        rows.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_ap": val_ap,
-                     "seconds": round(time.perf_counter() - t0, 2)})  # fmt: skip
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "val_ap": val_ap,
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+        )
         epochs.set_postfix(train_loss=f"{train_loss:.3f}", val_loss=f"{val_loss:.3f}", val_ap=f"{val_ap:.3f}")
         log.info("epoch %d: train loss %.4f, val loss %.4f, val AP %.4f", epoch, train_loss, val_loss, val_ap)
         current = -val_loss if config.monitor == "val_loss" else val_ap

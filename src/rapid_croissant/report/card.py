@@ -46,21 +46,27 @@ def _balance_table(cand: pd.DataFrame) -> str:
     for split in (*schema.SPLITS, "all"):
         c = cand if split == "all" else cand[cand.split == split]
         by = c.detected_by.value_counts()
-        rows.append(f"| {split} | {len(c)} | {(c.label == 1).sum()} | {(c.label == 0).sum()} | {(c.label == -1).sum()} | "
-                    f"{by.get('zogy', 0)} | {by.get('sfft', 0)} | {by.get('both', 0)} |")  # fmt: skip
+        rows.append(
+            f"| {split} | {len(c)} | {(c.label == 1).sum()} | {(c.label == 0).sum()} | {(c.label == -1).sum()} | "
+            f"{by.get('zogy', 0)} | {by.get('sfft', 0)} | {by.get('both', 0)} |"
+        )
     return "\n".join(rows)
 
 
 def _per_algorithm_table(cand: pd.DataFrame, truth: pd.DataFrame, radius: float) -> str:
-    rows = ["| algorithm | detections | real | bogus | real:bogus | flagged labels | chance matches (shifted truth) |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    rows = [
+        "| algorithm | detections | real | bogus | real:bogus | flagged labels | chance matches (shifted truth) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for alg in schema.ALGORITHMS:
         c = cand[cand[f"{alg}_id"].notna()]
         real, bogus = int((c[f"{alg}_label"] == 1).sum()), int((c[f"{alg}_label"] == 0).sum())
         ch = chance_match_rate(cand, truth, algorithm=alg, radius=radius)
         ratio = f"1:{bogus / real:.2f}" if real else "n/a"
-        rows.append(f"| {alg.upper()} | {len(c)} | {real} | {bogus} | {ratio} | {int((c.label_flag != '').sum())} | "
-                    f"{ch['shifted_matches']} ({100 * ch['rate']:.1f} % of real labels) |")  # fmt: skip
+        rows.append(
+            f"| {alg.upper()} | {len(c)} | {real} | {bogus} | {ratio} | {int((c.label_flag != '').sum())} | "
+            f"{ch['shifted_matches']} ({100 * ch['rate']:.1f} % of real labels) |"
+        )
     return "\n".join(rows)
 
 
@@ -127,37 +133,60 @@ def card_text(dataset_dir: Path) -> str:
     mags = truth.mag.dropna()
     ok = jobs[jobs.status != "failed"]
     lines = [
-        "# Dataset card", "",
-        f"Built by rapid-croissant {info.get('rapid_croissant_version', __version__)} on {info.get('created', '?')}.", "",
-        "## What the data are", "",
+        "# Dataset card",
+        "",
+        f"Built by rapid-croissant {info.get('rapid_croissant_version', __version__)} on {info.get('created', '?')}.",
+        "",
+        "## What the data are",
+        "",
         f"{len(cand)} transient candidates from {len(ok)} RAPID difference-imaging jobs ({len(jobs) - len(ok)} failed) "
         f"in {ok['filter'].nunique()} filters ({', '.join(sorted(ok['filter'].dropna().unique()))}), MJD "
         f"{ok.mjd.min():.2f}-{ok.mjd.max():.2f}. Each candidate is a detection by ZOGY, by SFFT, or by both "
         "(merged by position), with both algorithms' photutils features, a 9-channel image tensor per job "
-        "(`images/`), a NaN mask (`masks/`) and the native difference PSF (`psfs/`).", "",
-        "## Where they come from", "",
+        "(`images/`), a NaN mask (`masks/`) and the native difference PSF (`psfs/`).",
+        "",
+        "## Where they come from",
+        "",
         "RAPID job folders: the science and reference images, ZOGY and SFFT difference products, their photutils "
         "catalogs, the injection list and the OpenUniverse truth index. When built from `rapid-croissant simulate`, "
         "the sky is simulated (stars, Sersic galaxies, Moffat PSF, noise, cosmic rays, hot pixels, saturation, "
-        "coverage gaps) and the difference images come from real ZOGY and SFFT runs.", "",
-        "## How labels are made", "",
+        "coverage gaps) and the difference images come from real ZOGY and SFFT runs.",
+        "",
+        "## How labels are made",
+        "",
         f"Truth: injected sources and OpenUniverse transients, converted to 0-based pixels (origin {cfg['truth_origin']}), "
         "AB magnitudes from ZPTMAG and the band zero point. Each algorithm's detections are matched to truth on their own, "
         f"one-to-one, closest pairs first, within **{cfg['match_radius']} px**; only truth brighter than "
-        f"**AB {cfg['mag_limit']}**" + (f" with expected S/N >= {cfg['min_truth_snr']}" if cfg["min_truth_snr"] else "")
+        f"**AB {cfg['mag_limit']}**"
+        + (f" with expected S/N >= {cfg['min_truth_snr']}" if cfg["min_truth_snr"] else "")
         + f" can make a detection real. ZOGY and SFFT detections are merged when mutual nearest within "
-        f"**{cfg['merge_radius']} px**. Label 1 real, 0 bogus, -1 unknown (job without truth).", "",
-        "## Class balance", "", _balance_table(cand), "",
-        "Per algorithm (each algorithm's own labels):", "", _per_algorithm_table(cand, truth, cfg["match_radius"]), "",
-        "## Label noise", "",
+        f"**{cfg['merge_radius']} px**. Label 1 real, 0 bogus, -1 unknown (job without truth).",
+        "",
+        "## Class balance",
+        "",
+        _balance_table(cand),
+        "",
+        "Per algorithm (each algorithm's own labels):",
+        "",
+        _per_algorithm_table(cand, truth, cfg["match_radius"]),
+        "",
+        "## Label noise",
+        "",
         f"Chance coincidences were measured by matching every algorithm's detections against the truth shifted by "
         f"{SHIFT_PX:.0f} px in x and y (table above): that many of the real labels are expected to be random "
-        "alignments of a bogus detection with truth. Flagged labels:", "", _flag_table(cand), "",
-        "## Splits", "",
+        "alignments of a bogus detection with truth. Flagged labels:",
+        "",
+        _flag_table(cand),
+        "",
+        "## Splits",
+        "",
         "By job (one job's candidates never span two splits), about 70/15/15 by job count, balanced by filter, "
-        f"seeded (seed {cfg.get('split_seed', 0)}): " + ", ".join(f"{s} {int((jobs.split == s).sum())} jobs"
-                                                                  for s in schema.SPLITS) + ".", "",
-        "## Known biases and limitations", "",
+        f"seeded (seed {cfg.get('split_seed', 0)}): "
+        + ", ".join(f"{s} {int((jobs.split == s).sum())} jobs" for s in schema.SPLITS)
+        + ".",
+        "",
+        "## Known biases and limitations",
+        "",
         f"- Truth magnitudes span AB {mags.min():.1f}-{mags.max():.1f}; injections are uniform in AB 21-28 and mostly "
         "placed on galaxies (as RAPID does), so nuclear residuals are over-represented among faint reals.",
         "- Real transients not in the truth lists (variable stars, uncatalogued transients) are labelled bogus.",
@@ -165,9 +194,13 @@ def card_text(dataset_dir: Path) -> str:
         "`--match-radius` to tighten it; `match_dist` lets users apply a stricter rule without rebuilding.",
         "- Images are ZScale-normalised per job and channel to [0, 1] (the seed's choice): the sign and noise units "
         "of the difference and S_corr are not preserved; the PSF channel is a resized stamp (use `psfs/`).",
-        "- Simulated skies, when built from the simulator, have simple PSFs and no spatial PSF variation.", "",
-        "## How to load it", "", LOADING, "",
-    ]  # fmt: skip
+        "- Simulated skies, when built from the simulator, have simple PSFs and no spatial PSF variation.",
+        "",
+        "## How to load it",
+        "",
+        LOADING,
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -58,17 +58,30 @@ def composition_section(cand: pd.DataFrame) -> str:
     for split in (*schema.SPLITS, "all"):
         c = cand if split == "all" else cand[cand.split == split]
         by = c.detected_by.value_counts()
-        rows.append({"split": split, "candidates": len(c), "real": int((c.label == 1).sum()),
-                     "bogus": int((c.label == 0).sum()), "unknown": int((c.label == -1).sum()),
-                     "injected reals": int(((c.label == 1) & c.injected.fillna(False)).sum()),
-                     "ZOGY-only": int(by.get("zogy", 0)), "SFFT-only": int(by.get("sfft", 0)),
-                     "both": int(by.get("both", 0)), "jobs": c.jid.nunique()})  # fmt: skip
+        rows.append(
+            {
+                "split": split,
+                "candidates": len(c),
+                "real": int((c.label == 1).sum()),
+                "bogus": int((c.label == 0).sum()),
+                "unknown": int((c.label == -1).sum()),
+                "injected reals": int(((c.label == 1) & c.injected.fillna(False)).sum()),
+                "ZOGY-only": int(by.get("zogy", 0)),
+                "SFFT-only": int(by.get("sfft", 0)),
+                "both": int(by.get("both", 0)),
+                "jobs": c.jid.nunique(),
+            }
+        )
     per_filter = cand.groupby("filter").agg(
         candidates=("candidate_id", "size"), real=("label", lambda s: int((s == 1).sum()))
     )
     frows = [{"filter": f, **r} for f, r in per_filter.to_dict(orient="index").items()]
-    return ("<h2>Composition</h2>" + _table(rows, list(rows[0])) + "<h3>Per filter</h3>"
-            + _table(frows, ["filter", "candidates", "real"]))  # fmt: skip
+    return (
+        "<h2>Composition</h2>"
+        + _table(rows, list(rows[0]))
+        + "<h3>Per filter</h3>"
+        + _table(frows, ["filter", "candidates", "real"])
+    )
 
 
 def gallery_figure(dataset_dir: Path, cand: pd.DataFrame, *, per_class: int = 3, seed: int = 0) -> str:
@@ -116,10 +129,19 @@ def detection_completeness_figure(cand: pd.DataFrame, truth: pd.DataFrame, jobs:
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for alg in schema.ALGORITHMS:
         found = set((cand.jid + "|" + cand[f"{alg}_truth_id"]).dropna())
-        curve = completeness_curve(t.mag.to_numpy(float), np.isin(keys, list(found)), bin_width=0.5,
-                                   mag_range=(20.5, 28.5))  # fmt: skip
-        ax.errorbar(curve.mag_center, curve.completeness, yerr=[curve.completeness - curve.low, curve.high - curve.completeness],
-                    marker="o", ms=3, capsize=2, color=COLORS[alg], label=f"{alg.upper()} detection")  # fmt: skip
+        curve = completeness_curve(
+            t.mag.to_numpy(float), np.isin(keys, list(found)), bin_width=0.5, mag_range=(20.5, 28.5)
+        )
+        ax.errorbar(
+            curve.mag_center,
+            curve.completeness,
+            yerr=[curve.completeness - curve.low, curve.high - curve.completeness],
+            marker="o",
+            ms=3,
+            capsize=2,
+            color=COLORS[alg],
+            label=f"{alg.upper()} detection",
+        )
     ax.set_xlabel("truth AB magnitude")
     ax.set_ylabel("completeness")
     ax.set_ylim(-0.02, 1.05)
@@ -175,8 +197,12 @@ def roc_figure(comparison: dict) -> str:
                 continue
             fpr, tpr, _ = roc_curve(test.label, test.score)
             auc = r["metrics"]["roc_auc"]
-            ax.plot(fpr, tpr, color=COLORS[r["algorithm"]],
-                    label=f"{r['algorithm']}: AUC {fmt_number(auc.get('value'), '.3f')} [{fmt_number(auc.get('low'), '.3f')}, {fmt_number(auc.get('high'), '.3f')}]")  # fmt: skip
+            ax.plot(
+                fpr,
+                tpr,
+                color=COLORS[r["algorithm"]],
+                label=f"{r['algorithm']}: AUC {fmt_number(auc.get('value'), '.3f')} [{fmt_number(auc.get('low'), '.3f')}, {fmt_number(auc.get('high'), '.3f')}]",
+            )
         ax.plot([0, 1], [0, 1], ls=":", color="gray")
         ax.set_xlabel("false-positive rate")
         ax.set_ylabel("true-positive rate")
@@ -194,8 +220,15 @@ def classifier_completeness_figure(comparison: dict) -> str:
             for kind, ls in (("detection", "--"), ("classifier", "-")):
                 c = r["evaluation"].get("completeness", {}).get(f"{kind}_{r['algorithm']}")
                 if c:
-                    ax.plot(c["curve"]["mag_center"], c["curve"]["completeness"], ls=ls, marker="o", ms=3,
-                            color=COLORS[r["algorithm"]], label=f"{r['algorithm'].upper()} {kind} (m50 {fmt_number(c['m50'])})")  # fmt: skip
+                    ax.plot(
+                        c["curve"]["mag_center"],
+                        c["curve"]["completeness"],
+                        ls=ls,
+                        marker="o",
+                        ms=3,
+                        color=COLORS[r["algorithm"]],
+                        label=f"{r['algorithm'].upper()} {kind} (m50 {fmt_number(c['m50'])})",
+                    )
         ax.set_xlabel("truth AB magnitude")
         ax.set_ylabel("completeness (test jobs)")
         ax.set_ylim(-0.02, 1.05)
@@ -212,8 +245,14 @@ def fp_figure(comparison: dict) -> str:
     for r in _finished(comparison):
         fp = r["evaluation"].get("false_positives", {})
         if fp:
-            rows.append((f"{r['model']}\n{r['algorithm']}", fp["detection"]["fp_per_image"], fp["classifier"]["fp_per_image"],
-                         r["algorithm"]))  # fmt: skip
+            rows.append(
+                (
+                    f"{r['model']}\n{r['algorithm']}",
+                    fp["detection"]["fp_per_image"],
+                    fp["classifier"]["fp_per_image"],
+                    r["algorithm"],
+                )
+            )
     if not rows:
         return ""
     fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(rows)), 3.6))
@@ -242,13 +281,27 @@ def comparison_tables(comparison: dict) -> str:
         return fmt_number(m.get("value"), ".3f") + (f" [{lo}, {hi}]" if "n/a" not in (lo, hi) else "")
 
     metrics = ("roc_auc", "average_precision", "fpr_at_fnr_5pct", "mdr_at_fpr_1pct")
-    rows = [{"model": r["model"], "protocol": r["protocol"], "algorithm": r["algorithm"],
-             "test rows (real)": f"{r.get('n_test', '')} ({r.get('n_test_real', '')})",
-             **{m: iv(r["metrics"][m]) if "metrics" in r else r.get("error", "") for m in metrics}}
-            for r in comparison["runs"]]  # fmt: skip
-    pairs = [{"comparison": p["comparison"], "model/algorithm": p.get("model", p.get("algorithm")), "protocol": p["protocol"],
-              "metric": p["metric"], "difference [95 %]": iv({"value": p["diff"], "low": p["low"], "high": p["high"]}),
-              "verdict": p["verdict"]} for p in comparison["paired"]]  # fmt: skip
+    rows = [
+        {
+            "model": r["model"],
+            "protocol": r["protocol"],
+            "algorithm": r["algorithm"],
+            "test rows (real)": f"{r.get('n_test', '')} ({r.get('n_test_real', '')})",
+            **{m: iv(r["metrics"][m]) if "metrics" in r else r.get("error", "") for m in metrics},
+        }
+        for r in comparison["runs"]
+    ]
+    pairs = [
+        {
+            "comparison": p["comparison"],
+            "model/algorithm": p.get("model", p.get("algorithm")),
+            "protocol": p["protocol"],
+            "metric": p["metric"],
+            "difference [95 %]": iv({"value": p["diff"], "low": p["low"], "high": p["high"]}),
+            "verdict": p["verdict"],
+        }
+        for p in comparison["paired"]
+    ]
     out = "<h2>Comparison (test split, 95 % intervals over test jobs)</h2>" + _table(
         rows, list(rows[0]) if rows else []
     )
@@ -261,8 +314,11 @@ def headline(comparison: dict | None) -> str:
     if comparison is None:
         return "<p class='note'>No classifier comparison found: run <code>rapid-croissant compare</code> first.</p>"
     rows = [p for p in comparison["paired"] if p["comparison"] == "zogy vs sfft" and p["metric"] == "roc_auc"]
-    items = "".join(f"<li>{html.escape(p['model'])}, protocol {p['protocol']}: ZOGY - SFFT ROC AUC = {fmt_number(p['diff'], '+.3f')} "
-                    f"[{fmt_number(p['low'], '+.3f')}, {fmt_number(p['high'], '+.3f')}]: <b>{html.escape(p['verdict'])}</b></li>" for p in rows)  # fmt: skip
+    items = "".join(
+        f"<li>{html.escape(p['model'])}, protocol {p['protocol']}: ZOGY - SFFT ROC AUC = {fmt_number(p['diff'], '+.3f')} "
+        f"[{fmt_number(p['low'], '+.3f')}, {fmt_number(p['high'], '+.3f')}]: <b>{html.escape(p['verdict'])}</b></li>"
+        for p in rows
+    )
     return f"<h2>Headline: which algorithm gives the better classifier?</h2><ul>{items}</ul>"
 
 
@@ -287,20 +343,28 @@ def write_report(
     if comp_path.is_dir():
         comp_path = comp_path / "comparison.json"
     comp = _load_comparison(comp_path)
-    parts = [f"<h1>rapid-croissant report: {html.escape(root.name)}</h1>",
-             f"<p>{len(cand)} candidates from {len(jobs)} jobs; rapid-croissant {__version__}.</p>",
-             headline(comp), composition_section(cand), "<h2>Cutout gallery</h2>"]  # fmt: skip
+    parts = [
+        f"<h1>rapid-croissant report: {html.escape(root.name)}</h1>",
+        f"<p>{len(cand)} candidates from {len(jobs)} jobs; rapid-croissant {__version__}.</p>",
+        headline(comp),
+        composition_section(cand),
+        "<h2>Cutout gallery</h2>",
+    ]
     labelled = cand[cand.label >= 0]
     if (root / schema.IMAGES_DIR).is_dir() and len(labelled):
         parts.append(
             _img(gallery_figure(root, labelled), "Real and bogus candidates of each algorithm, nine channels")
         )
-    parts += ["<h2>Completeness vs AB magnitude</h2>",
-              _img(detection_completeness_figure(cand, truth, jobs), "Detection completeness, ZOGY vs SFFT")]  # fmt: skip
+    parts += [
+        "<h2>Completeness vs AB magnitude</h2>",
+        _img(detection_completeness_figure(cand, truth, jobs), "Detection completeness, ZOGY vs SFFT"),
+    ]
     if comp is not None:
-        for title, src in (("ROC curves", roc_figure(comp)),
-                           ("Completeness after the classifier", classifier_completeness_figure(comp)),
-                           ("False positives per image", fp_figure(comp))):  # fmt: skip
+        for title, src in (
+            ("ROC curves", roc_figure(comp)),
+            ("Completeness after the classifier", classifier_completeness_figure(comp)),
+            ("False positives per image", fp_figure(comp)),
+        ):
             if src:
                 parts += [f"<h2>{title}</h2>", _img(src, title)]
         parts.append(comparison_tables(comp))

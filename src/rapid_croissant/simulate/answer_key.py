@@ -34,7 +34,7 @@ def truth_table(spec: JobSpec, sc, *, diff_sigma: float, psf: np.ndarray) -> pd.
                 "counts": inj.counts,
                 "host": inj.host,
             }
-        ),  # fmt: skip
+        ),
         pd.DataFrame(
             {
                 "truth_id": [f"{o}_ou" for o in sc.ou.object_id],
@@ -45,7 +45,7 @@ def truth_table(spec: JobSpec, sc, *, diff_sigma: float, psf: np.ndarray) -> pd.
                 "counts": sc.ou.counts,
                 "host": sc.ou.host,
             }
-        ),  # fmt: skip
+        ),
     ]
     t = pd.concat(parts, ignore_index=True)
     t.insert(0, "jid", f"jid{spec.jid}")
@@ -94,8 +94,18 @@ def detection_causes(spec: JobSpec, sc, truth: pd.DataFrame, cats: dict) -> pd.D
                     cause = "galaxy_residual"
                 else:
                     cause = "noise_or_edge"
-            rows.append((f"jid{spec.jid}", alg, int(phot["id"][k]), float(xy[k, 0]), float(xy[k, 1]), cause,
-                         tid, float(d_t[k]) if i_t[k] >= 0 else np.nan))  # fmt: skip
+            rows.append(
+                (
+                    f"jid{spec.jid}",
+                    alg,
+                    int(phot["id"][k]),
+                    float(xy[k, 0]),
+                    float(xy[k, 1]),
+                    cause,
+                    tid,
+                    float(d_t[k]) if i_t[k] >= 0 else np.nan,
+                )
+            )
     cols = ["jid", "algorithm", "id", "x_fit", "y_fit", "cause", "truth_id", "distance"]
     return pd.DataFrame(rows, columns=cols)
 

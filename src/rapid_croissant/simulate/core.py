@@ -71,7 +71,7 @@ def draw_specs(n: int, *, size: int, seed: int, defects_on: bool, injections_per
 
 
 def _finite_std(image) -> float:
-    from rapid_croissant.science.zogy import clipped_std
+    from rapid_croissant.simulate.zogy import clipped_std
 
     return clipped_std(image[np.isfinite(image)])
 
@@ -173,8 +173,10 @@ def _write_sextractor(job_dir: Path, names, zg, sf, *, wcs) -> None:
     write_sextractor_catalog(zt, job_dir / names.zogy_sextractor)
     if sf is not None:
         rms = _finite_std(sf.cconv)
-        write_sextractor_catalog(sextractor_table(sf.cconv, sf.dconv, sf.uncert, detect_rms=rms, wcs=wcs),
-                                 job_dir / names.sfft_sextractor)  # fmt: skip
+        write_sextractor_catalog(
+            sextractor_table(sf.cconv, sf.dconv, sf.uncert, detect_rms=rms, wcs=wcs),
+            job_dir / names.sfft_sextractor,
+        )
 
 
 def simulate_jobs(
@@ -203,8 +205,15 @@ def simulate_jobs(
     results = []
     for spec, kind in tqdm(specs, desc="simulating jobs", unit="job", disable=not progress):
         job = simulate_job(spec, out_dir, era=era, defect=kind)
-        log.info("%s: %d truth, %d ZOGY, %d SFFT detections (%.1f s)%s", job.jid, job.n_truth, job.n_zogy,
-                 job.n_sfft, job.seconds, f" [defect: {kind}]" if kind else "")  # fmt: skip
+        log.info(
+            "%s: %d truth, %d ZOGY, %d SFFT detections (%.1f s)%s",
+            job.jid,
+            job.n_truth,
+            job.n_zogy,
+            job.n_sfft,
+            job.seconds,
+            f" [defect: {kind}]" if kind else "",
+        )
         results.append(job)
     if with_defects:
         defects.add_clutter(out_dir)

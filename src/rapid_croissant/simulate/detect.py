@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 from astropy.table import Table
 
-from rapid_croissant.science.zogy import clipped_std
+from rapid_croissant.simulate.zogy import clipped_std
 
 log = logging.getLogger(__name__)
 

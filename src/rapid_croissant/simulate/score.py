@@ -49,6 +49,9 @@ def score_labels(dataset_dir: str | Path, sim_dir: str | Path, *, mag_limit: flo
     dist = np.hypot(z.x_fit.to_numpy() - s.x_fit.to_numpy(), z.y_fit.to_numpy() - s.y_fit.to_numpy())
     same_transient = (z.cause.to_numpy() == "transient") & (z.truth_id.to_numpy() == s.truth_id.to_numpy())
     same_other = (z.cause.to_numpy() != "transient") & (s.cause.to_numpy() != "transient") & (dist <= 1.5)
-    out["both"] = {"n": len(both), "same_source": float(np.mean(same_transient | same_other)) if len(both) else 1.0,
-                   "median_distance": float(np.median(dist)) if len(both) else 0.0}  # fmt: skip
+    out["both"] = {
+        "n": len(both),
+        "same_source": float(np.mean(same_transient | same_other)) if len(both) else 1.0,
+        "median_distance": float(np.median(dist)) if len(both) else 0.0,
+    }
     return out

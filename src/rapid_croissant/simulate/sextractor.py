@@ -15,8 +15,9 @@ APERTURE_DIAMETERS = (2, 3, 4, 6, 10, 14)
 DETECT_THRESH = 2.5
 
 
-def sextractor_table(detect: np.ndarray, measure: np.ndarray, uncert: np.ndarray, *, detect_rms: float,
-                     wcs=None) -> pd.DataFrame:  # fmt: skip
+def sextractor_table(
+    detect: np.ndarray, measure: np.ndarray, uncert: np.ndarray, *, detect_rms: float, wcs=None
+) -> pd.DataFrame:
     """Detect on ``detect`` (threshold 2.5 x ``detect_rms``), measure on ``measure``; SExtractor column names."""
     import sep
 
@@ -24,8 +25,16 @@ def sextractor_table(detect: np.ndarray, measure: np.ndarray, uncert: np.ndarray
     det = np.ascontiguousarray(np.where(bad, 0.0, detect), dtype=np.float64)
     mea = np.ascontiguousarray(np.where(bad, 0.0, measure), dtype=np.float64)
     err = np.ascontiguousarray(uncert, dtype=np.float64)
-    objs = sep.extract(det, DETECT_THRESH, err=detect_rms, mask=bad, minarea=5, filter_kernel=None,
-                       deblend_nthresh=32, deblend_cont=0.005)  # fmt: skip
+    objs = sep.extract(
+        det,
+        DETECT_THRESH,
+        err=detect_rms,
+        mask=bad,
+        minarea=5,
+        filter_kernel=None,
+        deblend_nthresh=32,
+        deblend_cont=0.005,
+    )
     n = len(objs)
     out = {"NUMBER": np.arange(1, n + 1), "FLAGS": objs["flag"].astype(int)}
     if n:
@@ -38,8 +47,11 @@ def sextractor_table(detect: np.ndarray, measure: np.ndarray, uncert: np.ndarray
         out["X_WORLD"], out["Y_WORLD"] = sky.ra.deg, sky.dec.deg
     out["XPEAK_IMAGE"], out["YPEAK_IMAGE"] = objs["xpeak"] + 1, objs["ypeak"] + 1
     for k, diam in enumerate(APERTURE_DIAMETERS, start=1):
-        flux, ferr, _ = sep.sum_circle(mea, objs["x"], objs["y"], diam / 2.0, err=err, mask=bad) if n else (
-            np.zeros(0), np.zeros(0), None)  # fmt: skip
+        flux, ferr, _ = (
+            sep.sum_circle(mea, objs["x"], objs["y"], diam / 2.0, err=err, mask=bad)
+            if n
+            else (np.zeros(0), np.zeros(0), None)
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
             out[f"MAG_APER_{k}"] = np.where(flux > 0, -2.5 * np.log10(flux), 99.0)
             out[f"MAGERR_APER_{k}"] = np.where(flux > 0, 1.0857 * ferr / flux, 99.0)

@@ -1,6 +1,6 @@
 """Run the two subtraction algorithms on simulated pixels, as RAPID does.
 
-ZOGY: the project's implementation of Zackay, Ofek & Gal-Yam (2016) (``science.zogy``); products masked
+ZOGY: the project's implementation of Zackay, Ofek & Gal-Yam (2016) (``simulate.zogy``); products masked
 (NaN) where the reference coverage is below 0.5 (rapid_formats.md §2.2).
 
 SFFT: the ``sfft`` package (Hu et al. 2022), NumPy backend, in RAPID's cross-convolution mode: the science
@@ -20,8 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from rapid_croissant.science import zogy
-from rapid_croissant.simulate import optics
+from rapid_croissant.simulate import optics, zogy
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +90,27 @@ def _sfft_matching(cs: np.ndarray, cr: np.ndarray, ms: np.ndarray, mr: np.ndarra
     # sfft works on arrays indexed [x, y] (FITS data transposed)
     with contextlib.redirect_stdout(io.StringIO()):
         cfg = SingleSFFTConfigure.SSC(
-            NX=nx, NY=ny, KerHW=SFFT_KER_HW, KerPolyOrder=SFFT_KER_POLY, BGPolyOrder=SFFT_BG_POLY,
-            ConstPhotRatio=True, BACKEND_4SUBTRACT="Numpy", NUM_CPU_THREADS_4SUBTRACT=1, VERBOSE_LEVEL=0,
-        )  # fmt: skip
+            NX=nx,
+            NY=ny,
+            KerHW=SFFT_KER_HW,
+            KerPolyOrder=SFFT_KER_POLY,
+            BGPolyOrder=SFFT_BG_POLY,
+            ConstPhotRatio=True,
+            BACKEND_4SUBTRACT="Numpy",
+            NUM_CPU_THREADS_4SUBTRACT=1,
+            VERBOSE_LEVEL=0,
+        )
         solution, diff_t = GeneralSFFTSubtract.GSS(
-            PixA_I=np.ascontiguousarray(cr.T), PixA_J=np.ascontiguousarray(cs.T),
-            PixA_mI=np.ascontiguousarray(mr.T), PixA_mJ=np.ascontiguousarray(ms.T), SFFTConfig=cfg,
-            ContamMask_I=None, BACKEND_4SUBTRACT="Numpy", NUM_CPU_THREADS_4SUBTRACT=1, VERBOSE_LEVEL=0,
-        )[:2]  # fmt: skip
+            PixA_I=np.ascontiguousarray(cr.T),
+            PixA_J=np.ascontiguousarray(cs.T),
+            PixA_mI=np.ascontiguousarray(mr.T),
+            PixA_mJ=np.ascontiguousarray(ms.T),
+            SFFTConfig=cfg,
+            ContamMask_I=None,
+            BACKEND_4SUBTRACT="Numpy",
+            NUM_CPU_THREADS_4SUBTRACT=1,
+            VERBOSE_LEVEL=0,
+        )[:2]
     c = cfg[0]
     kern = Realize_MatchingKernel(np.array([[nx / 2.0 + 0.5, ny / 2.0 + 0.5]])).FromArray(
         Solution=solution, N0=c["N0"], N1=c["N1"], L0=c["L0"], L1=c["L1"], DK=c["DK"], Fpq=c["Fpq"]
@@ -128,9 +140,14 @@ def run_sfft(sci, ref, cov, *, psf_n, psf_r, exptime: float) -> SfftProducts:
     cconv, kernel = _sfft_matching(cs, cr, np.where(good, cs, 0.0), np.where(good, cr, 0.0))
     with contextlib.redirect_stdout(io.StringIO()):
         kdeco = DeCorrelation_Calculator.DCC(
-            MK_JLst=[psf_r.astype(np.float64)], SkySig_JLst=[sigma_n],
-            MK_ILst=[psf_n.astype(np.float64)], SkySig_ILst=[sigma_r], MK_Fin=kernel, KERatio=2.0, VERBOSE_LEVEL=0,
-        )  # fmt: skip
+            MK_JLst=[psf_r.astype(np.float64)],
+            SkySig_JLst=[sigma_n],
+            MK_ILst=[psf_n.astype(np.float64)],
+            SkySig_ILst=[sigma_r],
+            MK_Fin=kernel,
+            KERatio=2.0,
+            VERBOSE_LEVEL=0,
+        )
     dconv = optics.convolve_same(cconv, kdeco)
     nocov = ref == 0  # RAPID's SFFT mask: reference exactly 0 (§2.2)
     cconv[nocov] = np.nan

@@ -110,11 +110,29 @@ def ou_table(spec: JobSpec, scene, wcs: WCS, rng) -> pd.DataFrame:
     zp_band = schema.ZP_BAND[spec.filter]
     parts = []
     for kind, df, base in (("galaxy", scene.galaxies, 1_000_000), ("star", scene.stars, 5_000_000)):
-        parts.append(pd.DataFrame({"object_id": base + spec.jid * 10_000 + np.arange(len(df)), "x": df.x,
-                                   "y": df.y, "flux": df.counts, "obj_type": kind}))  # fmt: skip
+        parts.append(
+            pd.DataFrame(
+                {
+                    "object_id": base + spec.jid * 10_000 + np.arange(len(df)),
+                    "x": df.x,
+                    "y": df.y,
+                    "flux": df.counts,
+                    "obj_type": kind,
+                }
+            )
+        )
     ou = scene.ou
-    parts.append(pd.DataFrame({"object_id": ou.object_id, "x": ou.x, "y": ou.y, "flux": ou.counts,
-                               "obj_type": schema.OU_TRANSIENT_TYPE}))  # fmt: skip
+    parts.append(
+        pd.DataFrame(
+            {
+                "object_id": ou.object_id,
+                "x": ou.x,
+                "y": ou.y,
+                "flux": ou.counts,
+                "obj_type": schema.OU_TRANSIENT_TYPE,
+            }
+        )
+    )
     table = pd.concat(parts, ignore_index=True)
     sky = wcs.pixel_to_world(table.x.to_numpy(), table.y.to_numpy())
     table["ra"], table["dec"] = sky.ra.deg, sky.dec.deg

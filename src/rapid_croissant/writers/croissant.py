@@ -45,10 +45,24 @@ RAI_SPELLING = {
 }
 #: Keys a publisher may set (the packaged TOML documents each).
 PUBLISHER_KEYS = (
-    "name", "url", "license", "version", "date_published", "creator_type", "creator_name", "creator_url",
-    "publisher_type", "publisher_name", "publisher_url", "cite_as", "same_as", "content_base_url",
-    "openuniverse_url", "rapid_url", "maintenance",
-)  # fmt: skip
+    "name",
+    "url",
+    "license",
+    "version",
+    "date_published",
+    "creator_type",
+    "creator_name",
+    "creator_url",
+    "publisher_type",
+    "publisher_name",
+    "publisher_url",
+    "cite_as",
+    "same_as",
+    "content_base_url",
+    "openuniverse_url",
+    "rapid_url",
+    "maintenance",
+)
 
 
 def _check_keys(values: dict, where: str) -> None:
@@ -222,8 +236,10 @@ def write_croissant(
         )
     values = load_publisher_config(config_path, **overrides)
     if placeholders := [k for k, v in values.items() if "PLACEHOLDER" in v or "REPLACE-ME" in v]:
-        log.warning("placeholder value(s) for %s: set them with --config or options before publishing",
-                    ", ".join(placeholders))  # fmt: skip
+        log.warning(
+            "placeholder value(s) for %s: set them with --config or options before publishing",
+            ", ".join(placeholders),
+        )
     if refresh_manifests:
         write_manifests(root)
     jsonld = build_metadata(root, publisher_config=values, output_dir=output.parent)

@@ -28,8 +28,12 @@ __all__ = ["CANDIDATE_FILES", "RECORD_SETS", "RecordSetBuilder", "SPLIT_REGEX"]
 
 PARQUET, CSV, JSON, TEXT = "application/x-parquet", "text/csv", "application/json", "text/plain"
 LABEL = URIRef("http://mlcommons.org/croissant/Label")
-_TYPES = {"sc:Text": mlc.DataType.TEXT, "sc:Integer": mlc.DataType.INTEGER,
-          "sc:Float": mlc.DataType.FLOAT, "sc:Boolean": mlc.DataType.BOOL}  # fmt: skip
+_TYPES = {
+    "sc:Text": mlc.DataType.TEXT,
+    "sc:Integer": mlc.DataType.INTEGER,
+    "sc:Float": mlc.DataType.FLOAT,
+    "sc:Boolean": mlc.DataType.BOOL,
+}
 CANDIDATE_FILES = "candidate-split-files"
 #: The split of a candidate comes from the name of its per-split file (mlcroissant can filter only on such a
 #: field). mlcroissant applies the regex twice (in the join with ``splits`` and again when reading fields), so
@@ -52,8 +56,16 @@ LABEL_CLASSES = (
     ),
 )
 #: Record-set ids in document order (joining record sets before the ones they reference).
-RECORD_SETS = ("splits", "label_classes", "image_channels", "transient_candidates", "jobs", "truth", "images",
-               "catalogs")  # fmt: skip
+RECORD_SETS = (
+    "splits",
+    "label_classes",
+    "image_channels",
+    "transient_candidates",
+    "jobs",
+    "truth",
+    "images",
+    "catalogs",
+)
 
 #: The FileObjects: (file name, encoding format, description).
 FILES = (
@@ -69,26 +81,33 @@ FILES = (
     ("build_info.json", JSON, "rapid-croissant version and build configuration"),
 )
 _TENSOR_COLUMNS = {
-    "kind": schema.Column("string", "sc:Text", None, "image (9-channel tensor), psf (PSF stamp) or mask (NaN bits)"),
+    "kind": schema.Column(
+        "string", "sc:Text", None, "image (9-channel tensor), psf (PSF stamp) or mask (NaN bits)"
+    ),
     "jid": schema.Column("string", "sc:Text", None, "RAPID job id"),
     "path": schema.Column("string", "sc:Text", None, "Path of the .npy file relative to the dataset folder"),
     "sha256": schema.Column("string", "sc:Text", None, "sha256 of the .npy file"),
     "size_bytes": schema.Column("Int64", "sc:Integer", "byte", "Size of the .npy file"),
     "shape": schema.Column("string", "sc:Text", None, "Array shape, comma-separated (H,W,9 for images)"),
     "dtype": schema.Column("string", "sc:Text", None, "numpy dtype of the array (float32, uint16)"),
-    "channels": schema.Column("string", "sc:Text", None, "Channel names in array order (mask: bit order), comma-separated"),
+    "channels": schema.Column(
+        "string", "sc:Text", None, "Channel names in array order (mask: bit order), comma-separated"
+    ),
     "normalisation": schema.Column("string", "sc:Text", None, "How the values were scaled"),
-}  # fmt: skip
+}
 _CATALOG_COLUMNS = {
     "jid": _TENSOR_COLUMNS["jid"],
     "name": schema.Column("string", "sc:Text", None, "Original file name in the RAPID job folder"),
     "path": schema.Column("string", "sc:Text", None, "Path of the copy relative to the dataset folder"),
     "sha256": schema.Column("string", "sc:Text", None, "sha256 of the copy"),
     "size_bytes": _TENSOR_COLUMNS["size_bytes"],
-    "algorithm": schema.Column("string", "sc:Text", None, "zogy or sfft: the difference image it was measured on"),
-    "kind": schema.Column("string", "sc:Text", None, "finder (DAOStarFinder), psfcat (PSF photometry), "
-                          "sextractor or sepsfcat"),
-}  # fmt: skip
+    "algorithm": schema.Column(
+        "string", "sc:Text", None, "zogy or sfft: the difference image it was measured on"
+    ),
+    "kind": schema.Column(
+        "string", "sc:Text", None, "finder (DAOStarFinder), psfcat (PSF photometry), sextractor or sepsfcat"
+    ),
+}
 
 
 def _describe(col: schema.Column, link: str | None = None) -> str:
@@ -121,46 +140,97 @@ class RecordSetBuilder:
     def _file(self, name: str, fmt: str, description: str) -> mlc.FileObject:
         path = self.root / name
         return mlc.FileObject(
-            ctx=self.ctx, id=name, name=name, description=description, content_url=self._url(name),
-            encoding_formats=[fmt], sha256=sha256_file(path), content_size=f"{path.stat().st_size} B",
-        )  # fmt: skip
+            ctx=self.ctx,
+            id=name,
+            name=name,
+            description=description,
+            content_url=self._url(name),
+            encoding_formats=[fmt],
+            sha256=sha256_file(path),
+            content_size=f"{path.stat().st_size} B",
+        )
 
     def _file_set(self, id_: str, pattern: str, fmt: str, description: str) -> mlc.FileSet:
-        return mlc.FileSet(ctx=self.ctx, id=id_, name=id_, description=description, encoding_formats=[fmt],
-                           includes=[self._relative(pattern)])  # fmt: skip
+        return mlc.FileSet(
+            ctx=self.ctx,
+            id=id_,
+            name=id_,
+            description=description,
+            encoding_formats=[fmt],
+            includes=[self._relative(pattern)],
+        )
 
     def distribution(self) -> list:
         """Every table as a FileObject with sha256 and size; per-split candidates and catalogs as FileSets."""
         if missing := [name for name, _, _ in FILES if not (self.root / name).is_file()]:
-            raise RapidCroissantError(f"{self.root}: missing {', '.join(missing)} (build the dataset, then "
-                                      "write the manifests)")  # fmt: skip
+            raise RapidCroissantError(
+                f"{self.root}: missing {', '.join(missing)} (build the dataset, then write the manifests)"
+            )
         file_sets = [
-            self._file_set(CANDIDATE_FILES, "candidates-*.parquet", PARQUET,
-                           "The per-split candidate files; the split is the file name's middle part"),
-            self._file_set("catalog-files", f"{schema.CATALOGS_DIR}/*.txt", TEXT,
-                           "Copies of the RAPID catalogs, <jid>_<original name>; sha256 in catalogs-manifest.parquet"),
-        ]  # fmt: skip
+            self._file_set(
+                CANDIDATE_FILES,
+                "candidates-*.parquet",
+                PARQUET,
+                "The per-split candidate files; the split is the file name's middle part",
+            ),
+            self._file_set(
+                "catalog-files",
+                f"{schema.CATALOGS_DIR}/*.txt",
+                TEXT,
+                "Copies of the RAPID catalogs, <jid>_<original name>; sha256 in catalogs-manifest.parquet",
+            ),
+        ]
         return [self._file(*spec) for spec in FILES] + file_sets
 
-    def _field(self, rs: str, name: str, col: schema.Column, source: mlc.Source, *, data_types=None,
-               references: str | None = None, link: str | None = None) -> mlc.Field:  # fmt: skip
+    def _field(
+        self,
+        rs: str,
+        name: str,
+        col: schema.Column,
+        source: mlc.Source,
+        *,
+        data_types=None,
+        references: str | None = None,
+        link: str | None = None,
+    ) -> mlc.Field:
         extra = {"references": mlc.Source(ctx=self.ctx, field=references)} if references else {}
-        return mlc.Field(ctx=self.ctx, id=f"{rs}/{name}", name=name, description=_describe(col, link),
-                         data_types=data_types or [_TYPES[col.croissant]], source=source, **extra)  # fmt: skip
+        return mlc.Field(
+            ctx=self.ctx,
+            id=f"{rs}/{name}",
+            name=name,
+            description=_describe(col, link),
+            data_types=data_types or [_TYPES[col.croissant]],
+            source=source,
+            **extra,
+        )
 
     def _column_source(self, name: str, *, file_object=None, file_set=None) -> mlc.Source:
-        return mlc.Source(ctx=self.ctx, file_object=file_object, file_set=file_set,
-                          extract=mlc.Extract(ctx=self.ctx, column=name))  # fmt: skip
+        return mlc.Source(
+            ctx=self.ctx,
+            file_object=file_object,
+            file_set=file_set,
+            extract=mlc.Extract(ctx=self.ctx, column=name),
+        )
 
     def _table(self, rs: str, columns: dict, *, file_object: str, references: dict | None = None) -> list:
         refs = references or {}
-        return [self._field(rs, n, c, self._column_source(n, file_object=file_object), references=refs.get(n),
-                            link=None if n in refs or rs == "jobs" else LINKS.get(n))
-                for n, c in columns.items()]  # fmt: skip
+        return [
+            self._field(
+                rs,
+                n,
+                c,
+                self._column_source(n, file_object=file_object),
+                references=refs.get(n),
+                link=None if n in refs or rs == "jobs" else LINKS.get(n),
+            )
+            for n, c in columns.items()
+        ]
 
     def _inline(self, rs: str, columns: dict[str, tuple], rows: list[tuple], **kwargs) -> mlc.RecordSet:
-        fields = [mlc.Field(ctx=self.ctx, id=f"{rs}/{n}", name=n, description=d, data_types=[t])
-                  for n, (t, d) in columns.items()]  # fmt: skip
+        fields = [
+            mlc.Field(ctx=self.ctx, id=f"{rs}/{n}", name=n, description=d, data_types=[t])
+            for n, (t, d) in columns.items()
+        ]
         data = [{f"{rs}/{n}": v for n, v in zip(columns, row, strict=True)} for row in rows]
         return mlc.RecordSet(ctx=self.ctx, id=rs, name=rs, fields=fields, data=data, **kwargs)
 
@@ -169,46 +239,79 @@ class RecordSetBuilder:
             "name": (mlc.DataType.TEXT, "Split name"),
             "url": (mlc.DataType.URL, "Croissant split type"),
         }
-        return self._inline("splits", columns, [(s, SPLIT_URLS[s]) for s in schema.SPLITS],
-                            data_types=[mlc.DataType.SPLIT], key=["splits/name"],
-                            description="Train, validation and test splits, assigned by job and balanced by filter")  # fmt: skip
+        return self._inline(
+            "splits",
+            columns,
+            [(s, SPLIT_URLS[s]) for s in schema.SPLITS],
+            data_types=[mlc.DataType.SPLIT],
+            key=["splits/name"],
+            description="Train, validation and test splits, assigned by job and balanced by filter",
+        )
 
     def _label_classes(self) -> mlc.RecordSet:
-        columns = {"label": (mlc.DataType.INTEGER, "Label value"), "name": (mlc.DataType.TEXT, "Class name"),
-                   "description": (mlc.DataType.TEXT, "Meaning")}  # fmt: skip
-        return self._inline("label_classes", columns, list(LABEL_CLASSES), key=["label_classes/label"],
-                            data_types=[URIRef("https://schema.org/Enumeration")],
-                            description="Values of transient_candidates/label")  # fmt: skip
+        columns = {
+            "label": (mlc.DataType.INTEGER, "Label value"),
+            "name": (mlc.DataType.TEXT, "Class name"),
+            "description": (mlc.DataType.TEXT, "Meaning"),
+        }
+        return self._inline(
+            "label_classes",
+            columns,
+            list(LABEL_CLASSES),
+            key=["label_classes/label"],
+            data_types=[URIRef("https://schema.org/Enumeration")],
+            description="Values of transient_candidates/label",
+        )
 
     def _image_channels(self) -> mlc.RecordSet:
-        columns = {"index": (mlc.DataType.INTEGER, "Position on the last axis of images/<jid>.npy (bit of the mask)"),
-                   "name": (mlc.DataType.TEXT, "Channel name"), "description": (mlc.DataType.TEXT, "Content and unit "
-                   "before normalisation")}  # fmt: skip
+        columns = {
+            "index": (
+                mlc.DataType.INTEGER,
+                "Position on the last axis of images/<jid>.npy (bit of the mask)",
+            ),
+            "name": (mlc.DataType.TEXT, "Channel name"),
+            "description": (mlc.DataType.TEXT, "Content and unit before normalisation"),
+        }
         rows = [(k, c, schema.CHANNEL_DESCRIPTIONS[c]) for k, c in enumerate(schema.CHANNELS)]
-        return self._inline("image_channels", columns, rows, key=["image_channels/index"],
-                            description="The nine channels of every image tensor, in order")  # fmt: skip
+        return self._inline(
+            "image_channels",
+            columns,
+            rows,
+            key=["image_channels/index"],
+            description="The nine channels of every image tensor, in order",
+        )
 
     def _candidates(self) -> mlc.RecordSet:
         rs = "transient_candidates"
         fields = []
         for name, col in schema.CANDIDATE_SCHEMA.items():
             if name == "split":
-                source = mlc.Source(ctx=self.ctx, file_set=CANDIDATE_FILES,
-                                    extract=mlc.Extract(ctx=self.ctx, file_property="fullpath"),
-                                    transforms=[mlc.Transform(ctx=self.ctx, regex=self._split_regex())])  # fmt: skip
+                source = mlc.Source(
+                    ctx=self.ctx,
+                    file_set=CANDIDATE_FILES,
+                    extract=mlc.Extract(ctx=self.ctx, file_property="fullpath"),
+                    transforms=[mlc.Transform(ctx=self.ctx, regex=self._split_regex())],
+                )
                 fields.append(self._field(rs, name, col, source, references="splits/name"))
             else:
                 types = [mlc.DataType.INTEGER, LABEL] if name == "label" else None
                 source = self._column_source(name, file_set=CANDIDATE_FILES)
                 fields.append(self._field(rs, name, col, source, data_types=types, link=LINKS.get(name)))
-        return mlc.RecordSet(ctx=self.ctx, id=rs, name=rs, key=[f"{rs}/candidate_id"], fields=fields,
-                             description="One row per candidate (ZOGY and SFFT detections merged by position); "
-                             "filter by split with filters={'transient_candidates/split': 'val'}")  # fmt: skip
+        return mlc.RecordSet(
+            ctx=self.ctx,
+            id=rs,
+            name=rs,
+            key=[f"{rs}/candidate_id"],
+            fields=fields,
+            description="One row per candidate (ZOGY and SFFT detections merged by position); "
+            "filter by split with filters={'transient_candidates/split': 'val'}",
+        )
 
     def record_sets(self) -> list[mlc.RecordSet]:
         """All record sets in ``RECORD_SETS`` order."""
-        jobs = self._table("jobs", schema.JOB_SCHEMA, file_object=schema.JOBS_PARQUET,
-                           references={"split": "splits/name"})  # fmt: skip
+        jobs = self._table(
+            "jobs", schema.JOB_SCHEMA, file_object=schema.JOBS_PARQUET, references={"split": "splits/name"}
+        )
         truth = self._table("truth", schema.TRUTH_SCHEMA, file_object=schema.TRUTH_PARQUET)
         images = self._table("images", _TENSOR_COLUMNS, file_object=IMAGES_MANIFEST)
         catalogs = self._table("catalogs", _CATALOG_COLUMNS, file_object=CATALOGS_MANIFEST)
@@ -216,15 +319,42 @@ class RecordSetBuilder:
         kinds += "; cutout store when built with --cutouts: cutouts/cutouts-<split>.npy (N, 9, 64, 64) and "
         kinds += "cutouts/valid-<split>.npy, rows in the order of candidates-<split>.parquet"
         sets = [
-            self._splits(), self._label_classes(), self._image_channels(), self._candidates(),
-            mlc.RecordSet(ctx=self.ctx, id="jobs", name="jobs", key=["jobs/jid"], fields=jobs,
-                          description="RAPID jobs (one science exposure each), with status and counts"),
-            mlc.RecordSet(ctx=self.ctx, id="truth", name="truth", key=["truth/jid", "truth/truth_id"], fields=truth,
-                          description="Truth sources per job; truth_id is unique within a job"),
-            mlc.RecordSet(ctx=self.ctx, id="images", name="images", key=["images/path"], fields=images,
-                          description=f"Manifest of the .npy tensors ({kinds}); read them with numpy.load"),
-            mlc.RecordSet(ctx=self.ctx, id="catalogs", name="catalogs", key=["catalogs/path"], fields=catalogs,
-                          description="Manifest of the RAPID catalog copies in catalogs/"),
-        ]  # fmt: skip
+            self._splits(),
+            self._label_classes(),
+            self._image_channels(),
+            self._candidates(),
+            mlc.RecordSet(
+                ctx=self.ctx,
+                id="jobs",
+                name="jobs",
+                key=["jobs/jid"],
+                fields=jobs,
+                description="RAPID jobs (one science exposure each), with status and counts",
+            ),
+            mlc.RecordSet(
+                ctx=self.ctx,
+                id="truth",
+                name="truth",
+                key=["truth/jid", "truth/truth_id"],
+                fields=truth,
+                description="Truth sources per job; truth_id is unique within a job",
+            ),
+            mlc.RecordSet(
+                ctx=self.ctx,
+                id="images",
+                name="images",
+                key=["images/path"],
+                fields=images,
+                description=f"Manifest of the .npy tensors ({kinds}); read them with numpy.load",
+            ),
+            mlc.RecordSet(
+                ctx=self.ctx,
+                id="catalogs",
+                name="catalogs",
+                key=["catalogs/path"],
+                fields=catalogs,
+                description="Manifest of the RAPID catalog copies in catalogs/",
+            ),
+        ]
         assert tuple(s.id for s in sets) == RECORD_SETS
         return sets

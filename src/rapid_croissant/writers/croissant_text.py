@@ -13,9 +13,19 @@ from rapid_croissant import __version__, schema
 __all__ = ["KEYWORDS", "bibtex", "description", "provenance", "rai_fields"]
 
 KEYWORDS = (
-    "astronomy", "time-domain astronomy", "transients", "difference imaging", "image subtraction", "ZOGY", "SFFT",
-    "real-bogus classification", "Nancy Grace Roman Space Telescope", "RAPID", "OpenUniverse", "simulated data",
-)  # fmt: skip
+    "astronomy",
+    "time-domain astronomy",
+    "transients",
+    "difference imaging",
+    "image subtraction",
+    "ZOGY",
+    "SFFT",
+    "real-bogus classification",
+    "Nancy Grace Roman Space Telescope",
+    "RAPID",
+    "OpenUniverse",
+    "simulated data",
+)
 
 #: Injected fakes of the RAPID runs we convert: uniform in AB magnitude over this range (rapid_formats.md §5.1).
 INJECTION_MAG_RANGE = (21, 28)

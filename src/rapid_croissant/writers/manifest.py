@@ -106,11 +106,18 @@ def _tensor_row(root: Path, file: Path, kind: str, channels: tuple[str, ...], no
 #: The optional cutout store (``build --cutouts``): one array per split, rows in candidates-<split> order.
 CUTOUT_DIR = "cutouts"
 CUTOUT_KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "cutouts": ("cutouts-*.npy", schema.CHANNELS, "as the image tensors, (N, 9, 64, 64) per split; a uint8 store "
-                "holds the [0, 1] values x 255; the psf channel is the native stamp centred on the candidate"),
-    "cutout_valid": ("valid-*.npy", ("zogy", "sfft", "both"), "none: (N, 3, 64, 8) validity bits packed along x, "
-                     "one plane per loader channel set"),
-}  # fmt: skip
+    "cutouts": (
+        "cutouts-*.npy",
+        schema.CHANNELS,
+        "as the image tensors, (N, 9, 64, 64) per split; a uint8 store "
+        "holds the [0, 1] values x 255; the psf channel is the native stamp centred on the candidate",
+    ),
+    "cutout_valid": (
+        "valid-*.npy",
+        ("zogy", "sfft", "both"),
+        "none: (N, 3, 64, 8) validity bits packed along x, one plane per loader channel set",
+    ),
+}
 
 
 def tensor_rows(dataset_dir: str | Path) -> list[dict]:

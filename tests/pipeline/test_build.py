@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from rapid_croissant import schema
-from rapid_croissant.build.pipeline import build_dataset
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.pipeline.pipeline import build_dataset
 from rapid_croissant.simulate.core import load_answer_key
 from rapid_croissant.simulate.score import score_labels
 
@@ -22,8 +22,15 @@ def _defect_jids(sim):
 
 
 def test_layout_and_seed_columns(built_dataset):
-    for name in ("candidates.csv", "candidates.parquet", "combined_truth_table.csv", "truth.parquet", "jobs.csv",
-                 "jobs.parquet", "build_info.json"):  # fmt: skip
+    for name in (
+        "candidates.csv",
+        "candidates.parquet",
+        "combined_truth_table.csv",
+        "truth.parquet",
+        "jobs.csv",
+        "jobs.parquet",
+        "build_info.json",
+    ):
         assert (built_dataset / name).is_file(), name
     csv = pd.read_csv(built_dataset / "candidates.csv")
     assert tuple(csv.columns) == schema.candidate_columns()
@@ -31,8 +38,10 @@ def test_layout_and_seed_columns(built_dataset):
     cand = pd.read_parquet(built_dataset / "candidates.parquet")
     assert cand["candidate_id"].is_unique
     for col, spec in schema.CANDIDATE_SCHEMA.items():
-        assert str(cand[col].dtype) == {"string": "string", "Int64": "Int64", "float64": "float64",
-                                        "boolean": "boolean"}[spec.dtype], col  # fmt: skip
+        assert (
+            str(cand[col].dtype)
+            == {"string": "string", "Int64": "Int64", "float64": "float64", "boolean": "boolean"}[spec.dtype]
+        ), col
     parts = pd.concat([pd.read_parquet(built_dataset / f"candidates-{s}.parquet") for s in schema.SPLITS])
     assert sorted(parts.candidate_id) == sorted(cand.candidate_id)
 
@@ -112,8 +121,11 @@ def test_a_broken_job_fails_alone_and_the_run_says_so(sim_2025, tmp_path):
     jobs = pd.read_parquet(out / "jobs.parquet")
     assert jobs.set_index("jid").loc["jid1002", "status"] == "failed"
     assert (pd.read_parquet(out / "candidates.parquet").jid == "jid1001").all()
-    proc = subprocess.run([sys.executable, "create_dataset.py", "-i", str(src), "-o", str(tmp_path / "o2")],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "create_dataset.py", "-i", str(src), "-o", str(tmp_path / "o2")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1
     assert "FAILED jid1002" in proc.stderr and "bkg_subbed_science_image.fits" in proc.stderr
 

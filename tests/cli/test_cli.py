@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from rapid_croissant.cli.main import cli
 from rapid_croissant.cli.reference import END, START, cli_reference_markdown
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEED_SCRIPTS = ("create_dataset.py", "generate_croissant.py", "test_croissant_dataset.py")
 
 

@@ -375,8 +375,15 @@ def test_completeness_curve_counts_and_wilson_interval():
     det = [True, True, False, True, False, False, True, False, True, True]
     curve = completeness_curve(mags, det)
     assert list(curve.columns) == [
-        "mag_lo", "mag_hi", "mag_center", "n_truth", "n_detected", "completeness", "low", "high",
-    ]  # fmt: skip
+        "mag_lo",
+        "mag_hi",
+        "mag_center",
+        "n_truth",
+        "n_detected",
+        "completeness",
+        "low",
+        "high",
+    ]
     assert len(curve) == 14
     assert curve["mag_lo"].iloc[0] == 21.0 and curve["mag_hi"].iloc[-1] == 28.0
     assert curve["mag_center"].iloc[0] == 21.25

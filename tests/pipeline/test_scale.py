@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from rapid_croissant.build.pipeline import build_dataset
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.pipeline.pipeline import build_dataset
 
 
 def digests(root):
@@ -43,8 +43,9 @@ def test_two_builds_are_byte_identical(sim_2025, serial_build, tmp_path):
 @pytest.mark.dask
 def test_local_dask_cluster_gives_the_serial_outputs(sim_2025, serial_build, tmp_path):
     out = tmp_path / "dask"
-    summary = build_dataset(BuildConfig(input_dir=sim_2025, output_dir=out, executor="dask", workers=2),
-                            progress=False)  # fmt: skip
+    summary = build_dataset(
+        BuildConfig(input_dir=sim_2025, output_dir=out, executor="dask", workers=2), progress=False
+    )
     assert not summary.failed
     assert digests(out) == digests(serial_build)
 
@@ -75,8 +76,8 @@ def test_cutout_store_matches_the_full_frame_cutouts(serial_build, dtype, tol):
     import pandas as pd
 
     from rapid_croissant import schema
-    from rapid_croissant.build.cutout_store import CutoutStore, write_cutout_store
     from rapid_croissant.ml.loader import precompute_cutouts
+    from rapid_croissant.pipeline.cutout_store import CutoutStore, write_cutout_store
 
     meta = write_cutout_store(serial_build, dtype=dtype)
     cand = pd.read_parquet(serial_build / "candidates-train.parquet")
@@ -93,7 +94,7 @@ def test_cutout_store_matches_the_full_frame_cutouts(serial_build, dtype, tol):
         assert got.shape == ref.shape
         assert np.abs(got - ref).max() <= tol
         assert np.array_equal(got[:, -1], ref[:, -1])
-    from rapid_croissant.build.validate import validate_dataset
+    from rapid_croissant.pipeline.validate import validate_dataset
     from rapid_croissant.writers.croissant import write_croissant
 
     write_croissant(serial_build)  # the store is described (with sha256) in the images manifest

@@ -112,8 +112,10 @@ def test_dataset_items_match_the_fast_path_and_are_deterministic(ml_dataset):
 def test_no_job_in_two_splits_of_what_the_loader_yields(ml_dataset):
     rows = select_candidates(load_tables(ml_dataset).candidates, algorithm="both")
     _, _, stats = feature_matrix(split_rows(rows, "train"), algorithm="both")
-    jobs = {s: set(CutoutDataset(ml_dataset, split_rows(rows, s), algorithm="both", feature_stats=stats).jids)
-            for s in schema.SPLITS}  # fmt: skip
+    jobs = {
+        s: set(CutoutDataset(ml_dataset, split_rows(rows, s), algorithm="both", feature_stats=stats).jids)
+        for s in schema.SPLITS
+    }
     assert all(jobs.values())
     assert not (jobs["train"] & jobs["val"] or jobs["train"] & jobs["test"] or jobs["val"] & jobs["test"])
 

@@ -42,7 +42,7 @@ def _frame() -> pd.DataFrame:
             "zogy_y": [11.0, np.nan, 31.2, 41.0, 51.0],
             "sfft_x": [np.nan, 20.4, 29.8, 40.0, np.nan],
             "sfft_y": [np.nan, 21.0, 30.8, 41.0, np.nan],
-        }  # fmt: skip
+        }
     )
     for col in ("label", "zogy_label", "sfft_label"):
         df[col] = df[col].astype("Int64")

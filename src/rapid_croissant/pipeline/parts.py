@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from rapid_croissant import io, schema
-from rapid_croissant.build.truth import cast_table
+from rapid_croissant.pipeline.truth import cast_table
 from rapid_croissant.writers import atomic
 
 log = logging.getLogger(__name__)
@@ -70,13 +70,25 @@ def write_job_parts(
     atomic.write_parquet(paths["truth"], tru)
     f = job.header
     row = {
-        "jid": job.jid, "era": job.era, "filter": f.filter, "zpt": f.zptmag, "exptime": f.exptime, "mjd": f.mjd,
-        "sca": f.sca, "height": job.shape[0], "width": job.shape[1], "status": status, "has_zogy": job.has_zogy,
-        "has_sfft": job.has_sfft, "has_truth": job.has_truth, **counts,
+        "jid": job.jid,
+        "era": job.era,
+        "filter": f.filter,
+        "zpt": f.zptmag,
+        "exptime": f.exptime,
+        "mjd": f.mjd,
+        "sca": f.sca,
+        "height": job.shape[0],
+        "width": job.shape[1],
+        "status": status,
+        "has_zogy": job.has_zogy,
+        "has_sfft": job.has_sfft,
+        "has_truth": job.has_truth,
+        **counts,
         "image_filename": f"{schema.IMAGES_DIR}/{job.jid}.npy" if cfg.full_images else "",
         "error": "",
-        "notes": "; ".join(notes), "fingerprint": fingerprint,
-    }  # fmt: skip
+        "notes": "; ".join(notes),
+        "fingerprint": fingerprint,
+    }
     atomic.write_text(paths["job"], json.dumps(row, default=str))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rapid_croissant.science.zogy import ZogyResult, clipped_std, diff_uncertainty, zogy_subtract
+from rapid_croissant.simulate.zogy import ZogyResult, clipped_std, diff_uncertainty, zogy_subtract
 
 STAMP = 25  # PSF stamp size (odd), centre at pixel 12
 HALF = STAMP // 2

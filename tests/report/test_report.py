@@ -13,7 +13,7 @@ import pytest
 from rapid_croissant.report.card import card_text, code_blocks, write_dataset_card
 from rapid_croissant.report.page import write_report
 
-SCREENSHOT_DIR = Path(__file__).resolve().parents[1] / "test-artifacts"
+SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +74,18 @@ def test_report_renders_in_a_browser(built_dataset, tmp_path):
     out = write_report(built_dataset, output=tmp_path / "report.html")
     opts = webdriver.ChromeOptions()
     opts.binary_location = browser
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1300,3000"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1300,3000",
+    ):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=opts)
@@ -100,8 +109,15 @@ def test_report_finds_the_runs_of_a_moved_dataset(built_dataset, tmp_path):
 
     src = tmp_path / "ds"
     shutil.copytree(built_dataset, src)
-    compare(src, out_dir=src / "comparison", models=("gbt",), algorithms=("zogy", "sfft"), protocols=("A",),
-            n_boot=50, progress=False)  # fmt: skip
+    compare(
+        src,
+        out_dir=src / "comparison",
+        models=("gbt",),
+        algorithms=("zogy", "sfft"),
+        protocols=("A",),
+        n_boot=50,
+        progress=False,
+    )
     moved = tmp_path / "elsewhere" / "ds"
     shutil.move(src, moved)
     page = write_report(moved, output=tmp_path / "report.html").read_text()

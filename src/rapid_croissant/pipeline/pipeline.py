@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rapid_croissant import __version__, io, schema
-from rapid_croissant.build import parts
-from rapid_croissant.build.job_task import JobResult, process_job
 from rapid_croissant.config import BuildConfig
 from rapid_croissant.errors import ConfigError
+from rapid_croissant.pipeline import parts
+from rapid_croissant.pipeline.job_task import JobResult, process_job
 from rapid_croissant.science.splits import assign_splits
 from rapid_croissant.writers import atomic
 
@@ -83,7 +83,7 @@ def _make_executor(cfg: BuildConfig) -> Executor | None:
     if cfg.executor == "serial" or cfg.n_workers == 1:
         return None
     if cfg.executor == "dask":
-        from rapid_croissant.build.dask_executor import dask_executor
+        from rapid_croissant.pipeline.dask_executor import dask_executor
 
         return dask_executor(cfg)
     return ProcessPoolExecutor(max_workers=cfg.n_workers)
@@ -114,9 +114,20 @@ def _log_result(res: JobResult) -> None:
         log.error("%s FAILED: %s", res.jid, res.error)
         return
     c = res.counts
-    log.info("%s %s: %d candidates (%d ZOGY, %d SFFT, %d both), %d real, %d bogus, %d unknown, %d truth (%.1f s)",
-             res.jid, res.status, c["n_candidates"], c["n_zogy"], c["n_sfft"], c["n_both"], c["n_real"],
-             c["n_bogus"], c["n_unknown"], c["n_truth"], res.seconds)  # fmt: skip
+    log.info(
+        "%s %s: %d candidates (%d ZOGY, %d SFFT, %d both), %d real, %d bogus, %d unknown, %d truth (%.1f s)",
+        res.jid,
+        res.status,
+        c["n_candidates"],
+        c["n_zogy"],
+        c["n_sfft"],
+        c["n_both"],
+        c["n_real"],
+        c["n_bogus"],
+        c["n_unknown"],
+        c["n_truth"],
+        res.seconds,
+    )
     for note in res.warnings:
         log.warning("%s", note)
 
@@ -146,7 +157,7 @@ def build_dataset(
     summary = BuildSummary(out, sorted(results + skipped, key=lambda r: parts._jid_number(r.jid)))
     summary.n_candidates = write_tables(out, [j.name for j in jobs], cfg)
     if cfg.cutouts:
-        from rapid_croissant.build.cutout_store import write_cutout_store
+        from rapid_croissant.pipeline.cutout_store import write_cutout_store
 
         write_cutout_store(out, dtype=cfg.cutout_dtype)
     return summary

@@ -27,7 +27,7 @@ from rapid_croissant.ml.metrics import choose_threshold
 from rapid_croissant.ml.models import build_cnn, count_parameters
 from rapid_croissant.ml.train import TrainConfig, train
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RUN_FILES = ("config.json", "feature_stats.json", "history.csv", "predictions.parquet", "metrics.json")
 
 
@@ -38,9 +38,15 @@ def ml_dataset(tmp_path_factory):
 
 @pytest.mark.parametrize(
     ("kwargs", "name"),
-    [({"algorithm": "hotpants"}, "algorithm"), ({"model": "svm"}, "model"), ({"protocol": "C"}, "protocol"),
-     ({"epochs": 0}, "epochs"), ({"lr": 0.0}, "lr"), ({"threshold_rule": "youden"}, "threshold_rule")],
-)  # fmt: skip
+    [
+        ({"algorithm": "hotpants"}, "algorithm"),
+        ({"model": "svm"}, "model"),
+        ({"protocol": "C"}, "protocol"),
+        ({"epochs": 0}, "epochs"),
+        ({"lr": 0.0}, "lr"),
+        ({"threshold_rule": "youden"}, "threshold_rule"),
+    ],
+)
 def test_config_names_the_bad_parameter(kwargs, name):
     with pytest.raises(ConfigError, match=name):
         TrainConfig(**kwargs)

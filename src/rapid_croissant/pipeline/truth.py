@@ -19,8 +19,19 @@ def _injection_rows(paths, facts, cfg: BuildConfig, job) -> pd.DataFrame:
             p, zptmag=facts.zptmag, filter_name=facts.filter, origin=cfg.truth_origin, job=job.path
         )
         # rows numbered across files, so two injection lists in one job never collide
-        frames.append(pd.DataFrame({"truth_id": [f"{offset + r}_inj" for r in inj["row"]], "x": inj.x, "y": inj.y,
-                                    "mag": inj.mag_ab, "flux": inj.flux, "injected": True, "source_file": p.name}))  # fmt: skip
+        frames.append(
+            pd.DataFrame(
+                {
+                    "truth_id": [f"{offset + r}_inj" for r in inj["row"]],
+                    "x": inj.x,
+                    "y": inj.y,
+                    "mag": inj.mag_ab,
+                    "flux": inj.flux,
+                    "injected": True,
+                    "source_file": p.name,
+                }
+            )
+        )
         offset += len(inj)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -31,9 +42,21 @@ def _ou_rows(paths, facts, cfg: BuildConfig, job) -> pd.DataFrame:
         ou = io.read_ou_index(
             p, zptmag=facts.zptmag, origin=cfg.truth_origin, transients_only=True, job=job.path
         )
-        frames.append(pd.DataFrame({"truth_id": [f"{o}_ou" for o in ou.object_id], "x": ou.x, "y": ou.y,
-                                    "ra": ou.ra, "dec": ou.dec, "mag": ou.mag_ab, "flux": ou.flux,
-                                    "injected": False, "source_file": p.name}))  # fmt: skip
+        frames.append(
+            pd.DataFrame(
+                {
+                    "truth_id": [f"{o}_ou" for o in ou.object_id],
+                    "x": ou.x,
+                    "y": ou.y,
+                    "ra": ou.ra,
+                    "dec": ou.dec,
+                    "mag": ou.mag_ab,
+                    "flux": ou.flux,
+                    "injected": False,
+                    "source_file": p.name,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -61,8 +84,10 @@ def job_truth(job: io.RapidJob, cfg: BuildConfig, notes: list[str]) -> tuple[pd.
     tru["zpt"] = facts.zptmag
     mag = tru["mag"].astype(float)
     if has_truth and mag.isna().any():
-        notes.append(f"{job.jid}: {int(mag.isna().sum())} truth sources without a magnitude (no ZPTMAG/FILTER?): "
-                     "kept eligible, the magnitude limit cannot be applied to them")  # fmt: skip
+        notes.append(
+            f"{job.jid}: {int(mag.isna().sum())} truth sources without a magnitude (no ZPTMAG/FILTER?): "
+            "kept eligible, the magnitude limit cannot be applied to them"
+        )
     tru["bright"] = (mag < cfg.mag_limit) | mag.isna()
     return tru, has_truth
 

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from fake_dataset import JOBS, write_fake_dataset_with_croissant
 from rapid_croissant import schema
-from rapid_croissant.build.validate import Problem, validate_dataset
 from rapid_croissant.cli import validate as validate_cli
+from rapid_croissant.pipeline.validate import Problem, validate_dataset
 from rapid_croissant.writers.manifest import IMAGES_MANIFEST
 
 

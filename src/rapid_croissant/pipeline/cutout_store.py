@@ -70,14 +70,31 @@ def _store_split(dataset_dir: Path, split: str, *, dtype: str, size: int) -> int
         for jid in pd.unique(jids):
             rows = np.flatnonzero(jids == jid)
             image, mask, psf = _job_arrays(dataset_dir, jid)
-            cut = job_cutouts(image, mask, psf, cand["x"].to_numpy(float)[rows], cand["y"].to_numpy(float)[rows],
-                              channels=schema.CHANNELS, size=size)  # fmt: skip
+            cut = job_cutouts(
+                image,
+                mask,
+                psf,
+                cand["x"].to_numpy(float)[rows],
+                cand["y"].to_numpy(float)[rows],
+                channels=schema.CHANNELS,
+                size=size,
+            )
             vals = cut[:, :-1] * scale
             store[rows] = np.rint(vals) if np_dtype == np.uint8 else vals
             for k, alg in enumerate(VALID_SETS):
-                ok = cut[:, -1] if alg == "both" else job_cutouts(
-                    image, mask, psf, cand["x"].to_numpy(float)[rows], cand["y"].to_numpy(float)[rows],
-                    channels=schema.CUTOUT_CHANNELS[alg], size=size)[:, -1]  # fmt: skip
+                ok = (
+                    cut[:, -1]
+                    if alg == "both"
+                    else job_cutouts(
+                        image,
+                        mask,
+                        psf,
+                        cand["x"].to_numpy(float)[rows],
+                        cand["y"].to_numpy(float)[rows],
+                        channels=schema.CUTOUT_CHANNELS[alg],
+                        size=size,
+                    )[:, -1]
+                )
                 valid[rows, k] = np.packbits(ok > 0.5, axis=-1)
         store.flush()
         valid.flush()
@@ -95,8 +112,14 @@ def write_cutout_store(dataset_dir: str | Path, *, dtype: str = "float32", size:
         raise ValueError(f"cutout size must be a multiple of 8, got {size}")
     root = Path(dataset_dir)
     counts = {split: _store_split(root, split, dtype=dtype, size=size) for split in schema.SPLITS}
-    meta = {"dtype": dtype, "scale": DTYPES[dtype][1], "channels": list(schema.CHANNELS), "size": size,
-            "position_columns": ["x", "y"], "counts": counts}  # fmt: skip
+    meta = {
+        "dtype": dtype,
+        "scale": DTYPES[dtype][1],
+        "channels": list(schema.CHANNELS),
+        "size": size,
+        "position_columns": ["x", "y"],
+        "counts": counts,
+    }
     write_text(root / CUTOUT_DIR / "store.json", json.dumps(meta, indent=1))
     log.info("cutout store (%s): %s", dtype, counts)
     return meta

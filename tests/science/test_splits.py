@@ -108,8 +108,14 @@ def test_jobs_without_labels_go_to_train():
 
     from rapid_croissant.science.splits import assign_splits
 
-    jobs = pd.DataFrame({"jid": [f"jid{i}" for i in range(8)], "filter": ["H158"] * 8,
-                         "has_truth": [True] * 6 + [False, True], "status": ["ok"] * 7 + ["failed"]})  # fmt: skip
+    jobs = pd.DataFrame(
+        {
+            "jid": [f"jid{i}" for i in range(8)],
+            "filter": ["H158"] * 8,
+            "has_truth": [True] * 6 + [False, True],
+            "status": ["ok"] * 7 + ["failed"],
+        }
+    )
     split = assign_splits(jobs, seed=3)
     assert split[6] == "train" and split[7] == "train"
     labelled = split[:6]

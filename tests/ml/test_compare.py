@@ -21,10 +21,15 @@ def ml_dataset(tmp_path_factory):
 
 @pytest.mark.parametrize(
     ("metric", "low", "high", "expected"),
-    [("roc_auc", 0.01, 0.05, "zogy better"), ("roc_auc", -0.05, -0.01, "sfft better"),
-     ("roc_auc", -0.01, 0.02, "no significant difference"), ("fpr_at_fnr_5pct", -0.05, -0.01, "zogy better"),
-     ("mdr_at_fpr_1pct", 0.01, 0.05, "sfft better"), ("roc_auc", math.nan, math.nan, "not available")],
-)  # fmt: skip
+    [
+        ("roc_auc", 0.01, 0.05, "zogy better"),
+        ("roc_auc", -0.05, -0.01, "sfft better"),
+        ("roc_auc", -0.01, 0.02, "no significant difference"),
+        ("fpr_at_fnr_5pct", -0.05, -0.01, "zogy better"),
+        ("mdr_at_fpr_1pct", 0.01, 0.05, "sfft better"),
+        ("roc_auc", math.nan, math.nan, "not available"),
+    ],
+)
 def test_verdict_reads_the_interval(metric, low, high, expected):
     assert _verdict({"low": low, "high": high}, "zogy", "sfft", metric, n_jobs=10) == expected
 
@@ -37,8 +42,17 @@ def test_no_verdict_from_too_few_test_jobs():
 
 
 def test_compare_writes_both_tables_with_intervals(ml_dataset, tmp_path):
-    result = compare(ml_dataset, out_dir=tmp_path, models=("gbt", "cnn"), algorithms=("zogy", "sfft"),
-                     protocols=("A",), n_boot=100, epochs=2, seed=0, progress=False)  # fmt: skip
+    result = compare(
+        ml_dataset,
+        out_dir=tmp_path,
+        models=("gbt", "cnn"),
+        algorithms=("zogy", "sfft"),
+        protocols=("A",),
+        n_boot=100,
+        epochs=2,
+        seed=0,
+        progress=False,
+    )
     assert len(result["runs"]) == 4 and all("run" in r for r in result["runs"])
     for r in result["runs"]:
         for m in COMPARED_METRICS:
@@ -65,8 +79,15 @@ def test_compare_writes_both_tables_with_intervals(ml_dataset, tmp_path):
 
 def test_compare_on_built_dataset_reports_missing_sides(built_dataset, tmp_path):
     # The built fixture's test job has no SFFT products: SFFT metrics are undefined, never invented.
-    result = compare(built_dataset, out_dir=tmp_path, models=("gbt",), algorithms=("zogy", "sfft"),
-                     protocols=("A",), n_boot=50, progress=False)  # fmt: skip
+    result = compare(
+        built_dataset,
+        out_dir=tmp_path,
+        models=("gbt",),
+        algorithms=("zogy", "sfft"),
+        protocols=("A",),
+        n_boot=50,
+        progress=False,
+    )
     by_alg = {r["algorithm"]: r for r in result["runs"]}
     assert by_alg["zogy"]["metrics"]["roc_auc"]["value"] > 0.9
     if by_alg["sfft"].get("n_test", 0) == 0:
@@ -77,8 +98,19 @@ def test_compare_on_built_dataset_reports_missing_sides(built_dataset, tmp_path)
 def test_cli_compare(ml_dataset, tmp_path):
     group = click.Group()
     group.add_command(compare_cli.command)
-    args = ["compare", "-d", str(ml_dataset), "--out", str(tmp_path), "--models", "gbt", "--protocols", "B",
-            "--n-boot", "50"]  # fmt: skip
+    args = [
+        "compare",
+        "-d",
+        str(ml_dataset),
+        "--out",
+        str(tmp_path),
+        "--models",
+        "gbt",
+        "--protocols",
+        "B",
+        "--n-boot",
+        "50",
+    ]
     out = CliRunner().invoke(group, args)
     assert out.exit_code == 0, out.output
     assert "Which wins" in out.output and (tmp_path / "comparison.json").is_file()

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from rapid_croissant import io, schema
-from rapid_croissant.build import parts, tensors, truth
 from rapid_croissant.config import BuildConfig
 from rapid_croissant.errors import JobError, NoTruthWarning, RapidInputWarning
+from rapid_croissant.pipeline import parts, tensors, truth
 from rapid_croissant.science import labels
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,15 @@ def _label_algorithm(cat, tru: pd.DataFrame, alg: str, cfg: BuildConfig, has_tru
     eligible = tru["bright"].to_numpy(bool) if len(tru) else np.zeros(0, bool)
     if cfg.min_truth_snr > 0 and len(tru):
         eligible = eligible & (np.nan_to_num(snr, nan=np.inf) >= cfg.min_truth_snr)
-    lab = labels.label_detections(cat[["x_fit", "y_fit"]].to_numpy(float), tru, eligible=eligible, snr=snr,
-                                  radius=cfg.match_radius, low_snr=cfg.low_snr_flag, has_truth=has_truth)  # fmt: skip
+    lab = labels.label_detections(
+        cat[["x_fit", "y_fit"]].to_numpy(float),
+        tru,
+        eligible=eligible,
+        snr=snr,
+        radius=cfg.match_radius,
+        low_snr=cfg.low_snr_flag,
+        has_truth=has_truth,
+    )
     return pd.concat([cat.reset_index(drop=True), lab], axis=1)
 
 
@@ -95,8 +102,17 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
     if not has_truth:
         notes.append(f"{job.jid}: no truth files: labels are unknown (-1), not bogus")
     # the job's done marker carries the input fingerprint: a killed build resumes after this job
-    parts.write_job_parts(cfg.output_dir, job, cand, tru, counts, status="partial" if partial else "ok",
-                          notes=notes, cfg=cfg, fingerprint=fingerprint)  # fmt: skip
+    parts.write_job_parts(
+        cfg.output_dir,
+        job,
+        cand,
+        tru,
+        counts,
+        status="partial" if partial else "ok",
+        notes=notes,
+        cfg=cfg,
+        fingerprint=fingerprint,
+    )
     return JobResult(job.jid, "partial" if partial else "ok", counts, warnings=notes)
 
 

@@ -39,10 +39,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from rapid_croissant.cli.evaluate import format_evaluation
     from rapid_croissant.cli.main import setup_logging
+    from rapid_croissant.cli.train import format_training
+    from rapid_croissant.config import TrainConfig
     from rapid_croissant.errors import RapidCroissantError
     from rapid_croissant.ml.composition import composition, format_composition
     from rapid_croissant.ml.evaluate import evaluate_run
-    from rapid_croissant.ml.train import TrainConfig, train
+    from rapid_croissant.ml.run import RunFolder
+    from rapid_croissant.ml.train import train
 
     setup_logging(0)
     try:
@@ -53,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_composition(composition(args.dataset_dir)))
         print(f"\nTraining {args.model} on {args.algorithm} candidates (protocol {args.protocol}) ...")
         run = train(args.dataset_dir, config, run_root=args.runs)
+        print(format_training(run, RunFolder(run).metrics()))
         print("\nTest-split evaluation (95 % intervals over test jobs)")
         print(format_evaluation(evaluate_run(run, args.dataset_dir, n_boot=args.n_boot)))
     except RapidCroissantError as err:

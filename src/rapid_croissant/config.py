@@ -1,9 +1,9 @@
-"""Typed, validated configuration of a dataset build."""
+"""Typed, validated configuration of a dataset build and of a training run."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from rapid_croissant.errors import ConfigError
@@ -87,3 +87,99 @@ class BuildConfig:
         d = asdict(self)
         d["input_dir"], d["output_dir"] = str(self.input_dir), str(self.output_dir)
         return d
+
+
+# ------------------------------------------------------------------------------------------------------
+# Training
+# ------------------------------------------------------------------------------------------------------
+
+#: Candidate sets a classifier can be trained on: one algorithm's detections, or their union ("both").
+CANDIDATE_SETS = ("zogy", "sfft", "both")
+#: Evaluation protocols (ml_evaluation.md §4.5): A native detections, B only candidates detected by both.
+PROTOCOLS = ("A", "B")
+MODELS = ("cnn", "gbt")
+THRESHOLD_RULES = ("f1", "fnr5")
+MONITORS = ("val_loss", "val_ap")
+#: Where a CNN trains and scores; "auto" takes CUDA, then Apple's MPS, then the CPU.
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def did_you_mean(word: str, choices) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or an empty string when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; saved resolved in the run's ``config.json``."""
+
+    algorithm: str = "both"
+    protocol: str = "A"
+    model: str = "cnn"
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 5
+    seed: int = 0
+    augment: bool = True  # random rotations/flips of the training cutouts
+    threshold_rule: str = "f1"  # 'f1' (max F1 on val) or 'fnr5' (FNR = 5 % on val)
+    monitor: str = "val_loss"  # early-stopping criterion of the CNN
+    cutout_size: int = 64
+    gbt_max_iter: int = 300
+    num_threads: int = 2
+    max_precompute_mb: int = 4096  # larger cutout sets are read lazily through CutoutDataset
+    val_fallback: bool = True  # validate on held-out train jobs when the val split cannot be used
+    device: str = "cpu"  # auto | cpu | cuda | mps (the CNN only; trees always run on the CPU)
+
+    def __post_init__(self):
+        choices = {
+            "algorithm": CANDIDATE_SETS,
+            "protocol": PROTOCOLS,
+            "model": MODELS,
+            "threshold_rule": THRESHOLD_RULES,
+            "monitor": MONITORS,
+            "device": DEVICES,
+        }
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"{name} must be one of {allowed}, got {value!r}{did_you_mean(value, allowed)}")
+        for name in ("epochs", "batch_size", "cutout_size", "gbt_max_iter", "num_threads", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be positive, got {self.lr!r}")
+        if not self.weight_decay >= 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    @classmethod
+    def from_mapping(cls, values: dict, *, source: str = "config") -> TrainConfig:
+        """A config from a dict (e.g. a JSON/TOML file); an unknown key is an error naming the closest key."""
+        known = [f.name for f in fields(cls)]
+        for key in values:
+            if key not in known:
+                raise ConfigError(f"{source}: unknown training option {key!r}{did_you_mean(key, known)}")
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides) -> TrainConfig:
+        """Read a JSON or TOML file of training options; ``overrides`` win over the file's values."""
+        import json
+        import tomllib
+
+        path = Path(path)
+        try:
+            text = path.read_text()
+            values = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"{path}: cannot read training options: {err}") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: training options must be a table/object of name = value")
+        return cls.from_mapping({**values, **overrides}, source=str(path))

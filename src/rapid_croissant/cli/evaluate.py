@@ -33,12 +33,10 @@ def command(run_dir, dataset_dir, n_boot, seed, no_plots):
     click.echo(f"written: {run_dir}/evaluation.json {' '.join(result.get('plots', []))}")
 
 
-def _num(value, fmt=".3f") -> str:
-    return "n/a" if value is None or value != value else format(value, fmt)
-
-
 def format_evaluation(result: dict) -> str:
     """Text summary of :func:`rapid_croissant.ml.evaluate.evaluate_run`'s result."""
+    from rapid_croissant.ml.formatting import fmt_interval, fmt_number
+
     cls = result["classification"]
     lines = [
         f"{result['algorithm']} / {result['model']} / protocol {result['protocol']}: "
@@ -48,14 +46,23 @@ def format_evaluation(result: dict) -> str:
     if result.get("note"):
         lines.append(f"note: {result['note']}")
     for name, m in cls.get("metrics", {}).items():
-        lines.append(f"  {name:<20} {_num(m['value'])}  [{_num(m['low'])}, {_num(m['high'])}]")
+        lines.append(f"  {name:<20} {fmt_number(m['value'])}  [{fmt_number(m['low'])}, {fmt_number(m['high'])}]")
     for name, c in result.get("completeness", {}).items():
         lines.append(
-            f"  {name:<22} detected {c['n_detected']}/{c['n_truth']}  m50 {_num(c['m50'], '.2f')}"
-            f"  m80 {_num(c['m80'], '.2f')}"
+            f"  {name:<22} detected {c['n_detected']}/{c['n_truth']}  m50 {fmt_interval(c['m50'], '.2f')}"
+            f"  m80 {fmt_interval(c['m80'], '.2f')}"
         )
-    for stage in ("detection", "classifier"):
-        fp = result.get("false_positives", {}).get(stage)
-        if fp:
-            lines.append(f"  false positives per image after {stage}: {_num(fp['fp_per_image'], '.2f')}")
+    for name, fp in result.get("false_positives", {}).items():
+        lines.append(
+            f"  false positives per image, {name}: {fmt_interval(fp['fp_per_image'], '.2f')}; "
+            f"m_th (10 per image) {fmt_interval(fp['m_th_10'], '.2f')}"
+        )
+    published = result.get("figure_of_merit", {}).get("published", {})
+    for alg in ("zogy", "sfft") if result["algorithm"] == "both" else (result["algorithm"],):
+        if alg in published:
+            p = published[alg]
+            lines.append(
+                f"  RAPID published {alg.upper()}: m80 {p['m80']:.2f}, m20 {p['m20']:.2f}, "
+                f"m_th {p['m_th_10']:.2f}, FOM {p['fom']:.2f}"
+            )
     return "\n".join(lines)

@@ -4,9 +4,28 @@ from __future__ import annotations
 
 import click
 
-from rapid_croissant.cli.options import dataset_option
+from rapid_croissant.cli.options import dataset_option, device_option
+from rapid_croissant.config import CANDIDATE_SETS, MODELS, PROTOCOLS
 
-_ALGORITHMS = ("zogy", "sfft", "both")
+#: Validation numbers printed after training (test numbers belong to `evaluate`).
+_SHOWN = ("roc_auc", "average_precision", "balanced_accuracy", "mcc", "fpr_at_fnr_5pct", "mdr_at_fpr_1pct")
+
+
+def _overrides(ctx: click.Context, values: dict) -> dict:
+    """The options given on the command line (not left at their default)."""
+    default = click.core.ParameterSource.DEFAULT
+    return {k: v for k, v in values.items() if ctx.get_parameter_source(k) != default}
+
+
+def format_training(run, metrics: dict) -> str:
+    """What train prints: the run folder, the threshold and the validation metrics it was chosen with."""
+    from rapid_croissant.ml.formatting import fmt_number
+
+    val = metrics["val"]
+    lines = [f"run folder: {run}", f"threshold (chosen on val): {metrics['threshold']:.4f}"]
+    lines.append(f"val: {val['n']} candidates ({val['n_pos']} real) in {val['n_jobs']} job(s)")
+    lines += [f"  {key:<20} {fmt_number(val.get(key), '.4f')}" for key in _SHOWN]
+    return "\n".join(lines)
 
 
 @click.command("train")
@@ -14,21 +33,21 @@ _ALGORITHMS = ("zogy", "sfft", "both")
 @click.option(
     "-a",
     "--algorithm",
-    type=click.Choice(_ALGORITHMS),
+    type=click.Choice(CANDIDATE_SETS),
     default="both",
     show_default=True,
     help="Candidates, channels and features of one algorithm, or both (the union).",
 )
 @click.option(
     "--model",
-    type=click.Choice(("cnn", "gbt")),
+    type=click.Choice(MODELS),
     default="cnn",
     show_default=True,
     help="cnn: small CNN on cutouts + features; gbt: gradient-boosted trees on features.",
 )
 @click.option(
     "--protocol",
-    type=click.Choice(("A", "B")),
+    type=click.Choice(PROTOCOLS),
     default="A",
     show_default=True,
     help="A: each algorithm's own detections; B: only candidates detected by both.",
@@ -46,29 +65,29 @@ _ALGORITHMS = ("zogy", "sfft", "both")
     help="Folder in which the time-stamped run folder is created.",
 )
 @click.option("--no-augment", is_flag=True, help="Train the CNN without random rotations/flips.")
-def command(dataset_dir, algorithm, model, protocol, epochs, seed, run_root, no_augment):
-    """Train on the train split, early-stop and pick the threshold on val, report on test."""
-    import json
+@device_option
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="JSON or TOML file of training options (TrainConfig names); options given here win.",
+)
+@click.pass_context
+def command(ctx, dataset_dir, algorithm, model, protocol, epochs, seed, run_root, no_augment, device, config_file):
+    """Train on the train split, early-stop and pick the threshold on val (test numbers: `evaluate`)."""
+    from rapid_croissant.config import TrainConfig
+    from rapid_croissant.ml.run import RunFolder
+    from rapid_croissant.ml.train import train
 
-    from rapid_croissant.ml.train import TrainConfig, train
-
-    config = TrainConfig(
-        algorithm=algorithm, model=model, protocol=protocol, epochs=epochs, seed=seed, augment=not no_augment
-    )
+    given = dict(algorithm=algorithm, model=model, protocol=protocol, epochs=epochs, seed=seed, device=device)
+    if config_file:  # the file's values, then the options given on the command line
+        chosen = _overrides(ctx, {**given, "no_augment": no_augment})
+        if "no_augment" in chosen:
+            chosen["augment"] = not chosen.pop("no_augment")
+        config = TrainConfig.from_file(config_file, **chosen)
+    else:
+        config = TrainConfig(**given, augment=not no_augment)
     run = train(dataset_dir, config, run_root=run_root)
-    metrics = json.loads((run / "metrics.json").read_text())
-    test = metrics["test"]
-    click.echo(f"run folder: {run}")
-    click.echo(f"threshold (chosen on val): {metrics['threshold']:.4f}")
-    click.echo(f"test: {test['n']} candidates ({test['n_pos']} real) in {test['n_jobs']} job(s)")
-    for key in (
-        "roc_auc",
-        "average_precision",
-        "balanced_accuracy",
-        "mcc",
-        "fpr_at_fnr_5pct",
-        "mdr_at_fpr_1pct",
-    ):
-        value = test.get(key)
-        click.echo(f"  {key:<20} {'n/a' if value is None else f'{value:.4f}'}")
-    click.echo(f"intervals and completeness: rapid-croissant evaluate {run} -d {dataset_dir}")
+    click.echo(format_training(run, RunFolder(run).metrics()))
+    click.echo(f"test metrics, intervals and completeness: rapid-croissant evaluate {run} -d {dataset_dir}")

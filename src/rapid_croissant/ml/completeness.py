@@ -1,4 +1,4 @@
-"""End-to-end curves of RAPID's figure of merit: completeness against injected magnitude and false positives per image.
+"""End-to-end curves of RAPID's figure of merit: completeness against injected magnitude, false positives per image.
 
 Completeness is measured against *all* injections (detected or not), so ``detected`` is one flag per truth
 source: found by the subtraction + detection step, optionally also kept by the cuts and the classifier. The
@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
 
 __all__ = [
     "completeness_curve",
     "false_positives_per_image",
+    "level_crossing",
     "magnitude_at_completeness",
     "magnitude_at_fp_rate",
+    "rate_crossing",
+    "wilson_interval",
 ]
 
 
@@ -32,11 +34,16 @@ def _grid(bin_width: float, mag_range: tuple[float, float]) -> np.ndarray:
     return np.linspace(lo, hi, n_bins + 1)
 
 
-def _wilson(k: int, n: int, confidence: float) -> tuple[float, float]:
-    if n == 0:
-        return float("nan"), float("nan")
-    interval = binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(interval.low), float(interval.high)
+def wilson_interval(k, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of k successes in n trials (arrays); NaN where n is 0 (astropy.stats)."""
+    from astropy.stats import binom_conf_interval
+
+    k, n = np.atleast_1d(np.asarray(k, dtype=np.int64)), np.atleast_1d(np.asarray(n, dtype=np.int64))
+    low, high = np.full(k.shape, np.nan), np.full(k.shape, np.nan)
+    ok = n > 0
+    if ok.any():
+        low[ok], high[ok] = binom_conf_interval(k[ok], n[ok], confidence_level=confidence, interval="wilson")
+    return low, high
 
 
 def completeness_curve(
@@ -73,7 +80,7 @@ def completeness_curve(
     finite = np.isfinite(mag)
     n_truth, _ = np.histogram(mag[finite], bins=edges)
     n_det, _ = np.histogram(mag[finite & det.astype(bool)], bins=edges)
-    intervals = [_wilson(k, n, confidence) for k, n in zip(n_det, n_truth, strict=True)]
+    low, high = wilson_interval(n_det, n_truth, confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
         completeness = np.where(n_truth > 0, n_det / n_truth, np.nan)
     return pd.DataFrame(
@@ -84,8 +91,8 @@ def completeness_curve(
             "n_truth": n_truth.astype(np.int64),
             "n_detected": n_det.astype(np.int64),
             "completeness": completeness,
-            "low": [lo for lo, _ in intervals],
-            "high": [hi for _, hi in intervals],
+            "low": low,
+            "high": high,
         }
     )
 
@@ -96,6 +103,27 @@ def _crossing(x: np.ndarray, y: np.ndarray, level: float, index: int) -> float:
     return float(x0 + (level - y0) * (x1 - x0) / (y1 - y0))
 
 
+def level_crossing(mag: np.ndarray, comp: np.ndarray, level: float) -> float:
+    """Where ``comp`` (NaN = empty bin, skipped) first falls below ``level`` going faint; NaN if never crossed."""
+    ok = np.isfinite(comp)
+    mag, comp = np.asarray(mag, dtype=float)[ok], np.asarray(comp, dtype=float)[ok]
+    below = np.flatnonzero(comp < level)
+    if below.size == 0 or below[0] == 0:
+        return float("nan")
+    return _crossing(mag, comp, level, int(below[0]))
+
+
+def rate_crossing(mag: np.ndarray, fp: np.ndarray, rate: float) -> float:
+    """Where a cumulative rate ``fp`` first reaches ``rate``; NaN when never, or already past at the start."""
+    reached = np.flatnonzero(fp >= rate)
+    if reached.size == 0:
+        return float("nan")
+    first = int(reached[0])
+    if first == 0:
+        return float(mag[0]) if fp[0] == rate else float("nan")
+    return _crossing(mag, fp, rate, first)
+
+
 def magnitude_at_completeness(curve: pd.DataFrame, *, level: float) -> float:
     """Magnitude where completeness first falls below ``level`` going faint (m80 for ``level=0.8``).
 
@@ -104,13 +132,7 @@ def magnitude_at_completeness(curve: pd.DataFrame, *, level: float) -> float:
     """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
-    ok = curve["completeness"].notna().to_numpy()
-    mag = curve["mag_center"].to_numpy(dtype=float)[ok]
-    comp = curve["completeness"].to_numpy(dtype=float)[ok]
-    below = np.flatnonzero(comp < level)
-    if below.size == 0 or below[0] == 0:
-        return float("nan")
-    return _crossing(mag, comp, level, int(below[0]))
+    return level_crossing(curve["mag_center"].to_numpy(float), curve["completeness"].to_numpy(float), level)
 
 
 def false_positives_per_image(
@@ -141,12 +163,4 @@ def magnitude_at_fp_rate(fp_curve: pd.DataFrame, *, rate: float = 10.0) -> float
     """
     if not rate > 0:
         raise ValueError(f"rate must be positive, got {rate}")
-    mag = fp_curve["mag"].to_numpy(dtype=float)
-    fp = fp_curve["fp_per_image"].to_numpy(dtype=float)
-    reached = np.flatnonzero(fp >= rate)
-    if reached.size == 0:
-        return float("nan")
-    first = int(reached[0])
-    if first == 0:
-        return float(mag[0]) if fp[0] == rate else float("nan")
-    return _crossing(mag, fp, rate, first)
+    return rate_crossing(fp_curve["mag"].to_numpy(float), fp_curve["fp_per_image"].to_numpy(float), rate)

@@ -18,10 +18,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from rapid_croissant import schema
+from rapid_croissant.config import CANDIDATE_SETS, PROTOCOLS
 from rapid_croissant.errors import RapidCroissantError
 
 __all__ = [
-    "ALGORITHMS",
+    "CANDIDATE_SETS",
     "FEATURES",
     "PROTOCOLS",
     "Tables",
@@ -36,9 +37,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Candidate sets a classifier can be trained on: one algorithm's detections, or the union ("both").
-ALGORITHMS = ("zogy", "sfft", "both")
-PROTOCOLS = ("A", "B")
 #: Per-algorithm features (``<alg>_<name>`` columns); ``npix`` is a constant of the finder and is left out.
 FEATURES = tuple(f for f in (*schema.SEED_FEATURES, *schema.FIT_FEATURES) if f != "npix")
 #: Flux-like features with heavy tails, compressed with a sign-preserving asinh before scaling.
@@ -106,7 +104,7 @@ def select_candidates(df: pd.DataFrame, *, algorithm: str, protocol: str = "A") 
     A: zogy/sfft keep rows that algorithm detected, with its own label and position; both keeps every row
     with the merged label and position. B: only rows detected by both, each algorithm its own label.
     """
-    _check_choice(algorithm, "algorithm", ALGORITHMS)
+    _check_choice(algorithm, "algorithm", CANDIDATE_SETS)
     _check_choice(protocol, "protocol", PROTOCOLS)
     detected_by = df["detected_by"].astype("string")
     if protocol == "B":
@@ -163,7 +161,7 @@ def hold_out_jobs(
 
 
 def _algorithms_of(algorithm: str) -> tuple[str, ...]:
-    _check_choice(algorithm, "algorithm", ALGORITHMS)
+    _check_choice(algorithm, "algorithm", CANDIDATE_SETS)
     return ("zogy", "sfft") if algorithm == "both" else (algorithm,)
 
 

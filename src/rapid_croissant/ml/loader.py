@@ -19,11 +19,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from rapid_croissant import schema
-from rapid_croissant.ml.data import ALGORITHMS, feature_matrix
+from rapid_croissant.config import CANDIDATE_SETS
+from rapid_croissant.ml.data import feature_matrix
 from rapid_croissant.science.cutouts import job_cutouts
 
 __all__ = [
-    "ALGORITHM_CHANNELS",
     "CutoutDataset",
     "input_channels",
     "job_cutouts",
@@ -34,15 +34,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Image channels the CNN of each algorithm sees, in this order (the validity channel is appended).
-ALGORITHM_CHANNELS = schema.CUTOUT_CHANNELS
-
-
 def input_channels(algorithm: str) -> tuple[str, ...]:
     """Names of the cutout channels of ``algorithm``, the trailing ``valid`` channel included."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
-    return (*ALGORITHM_CHANNELS[algorithm], "valid")
+    if algorithm not in CANDIDATE_SETS:
+        raise ValueError(f"algorithm must be one of {CANDIDATE_SETS}, got {algorithm!r}")
+    return (*schema.CUTOUT_CHANNELS[algorithm], "valid")
 
 
 class _JobArrays:

@@ -47,6 +47,7 @@ METRIC_NAMES = (
     "f1",
     "brier",
     "ece",
+    "balanced_accuracy",
 )
 #: Metrics where a smaller value means a better classifier (used by the paired bootstrap).
 LOWER_IS_BETTER = frozenset({"brier", "ece", "fpr_at_fnr_1pct", "fpr_at_fnr_5pct", "mdr_at_fpr_1pct"})
@@ -162,6 +163,7 @@ def classification_metrics(y_true, score, *, threshold: float = 0.5) -> dict[str
             out["roc_auc"] = float(roc_auc_score(y, s))
             out["average_precision"] = float(average_precision_score(y, s))
             out["mcc"] = float(matthews_corrcoef(y, pred))
+            out["balanced_accuracy"] = float(0.5 * (pred[y == 1].mean() + (~pred[y == 0]).mean()))
             fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
             out["fpr_at_fnr_1pct"] = float(fpr[_index_at_fnr(tpr, 0.01)])
             out["fpr_at_fnr_5pct"] = float(fpr[_index_at_fnr(tpr, 0.05)])
@@ -196,6 +198,7 @@ def _weighted_sorted_metrics(y, s, w, *, threshold: float = 0.5) -> dict[str, fl
         return out
     denom = (tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)
     out["mcc"] = float((tp * tn - fp * fn) / np.sqrt(denom)) if denom > 0 else 0.0
+    out["balanced_accuracy"] = 0.5 * (tp / n_pos + tn / n_neg)
     # Cumulative counts at each distinct threshold (the last row of every run of tied scores).
     last = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
     tps = np.cumsum(wy)[last]

@@ -74,39 +74,62 @@ def count_parameters(model) -> int:
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
 
 
+def _batch_input(cutout, valid, device):
+    """The network input of a batch: the cutout channels plus the validity channel, on ``device``."""
+    import torch
+
+    from rapid_croissant.ml.device import memory_format
+
+    x = torch.cat([cutout, valid], 1)
+    if device is None or device.type == "cpu":
+        return x
+    return x.to(device, non_blocking=True).contiguous(memory_format=memory_format(device))
+
+
 def train_one_epoch(
-    model, loader, optimizer, loss_fn, *, generator, augment: bool, progress: bool = False
+    model, loader, optimizer, loss_fn, *, generator, augment: bool, progress: bool = False, device=None
 ) -> float:
     """One pass over ``loader`` (cutout, valid, features, label); returns the mean training loss.
 
-    With ``augment`` each cutout gets one of the 8 rotations/flips that keep its centre pixel in place.
+    With ``augment`` each cutout gets one of the 8 rotations/flips that keep its centre pixel in place
+    (drawn on the CPU, so a seed gives the same draws on every device). ``device`` None means the CPU.
     """
     import torch
     from tqdm.auto import tqdm
 
+    from rapid_croissant.ml.device import autocast
     from rapid_croissant.ml.loader import random_dihedral
 
     model.train()
     total, n = 0.0, 0
     for cutout, valid, feats, label in tqdm(loader, desc="batches", leave=False, disable=not progress):
-        x = torch.cat([cutout, valid], 1)
         if augment:
-            x = random_dihedral(x, generator)
+            x = random_dihedral(torch.cat([cutout, valid], 1), generator)
+            cutout, valid = x[:, :-1], x[:, -1:]
+        x = _batch_input(cutout, valid, device)
+        if device is not None and device.type != "cpu":
+            feats, label = feats.to(device), label.to(device)
         optimizer.zero_grad()
-        loss = loss_fn(model(x, feats), label)
+        with autocast(device):
+            loss = loss_fn(model(x, feats).float(), label)
         loss.backward()
         optimizer.step()
         total, n = total + loss.item() * len(label), n + len(label)
     return total / max(n, 1)
 
 
-def predict_logits(model, loader) -> np.ndarray:
-    """float64 logits of every item of ``loader`` in order (eval mode, no gradients)."""
+def predict_logits(model, loader, *, device=None) -> np.ndarray:
+    """float64 logits of every item of ``loader`` in order (eval mode, no gradients), back on the CPU."""
     import torch
 
+    from rapid_croissant.ml.device import autocast
+
     model.eval()
-    with torch.no_grad():
-        out = [model(torch.cat([c, v], 1), f) for c, v, f, _ in loader]
+    out = []
+    with torch.no_grad(), autocast(device):
+        for c, v, f, _ in loader:
+            feats = f if device is None or device.type == "cpu" else f.to(device)
+            out.append(model(_batch_input(c, v, device), feats).float().cpu())
     return torch.cat(out).numpy().astype(np.float64) if out else np.empty(0)
 
 

@@ -1,9 +1,8 @@
 """Train a real/bogus classifier on the train split, early-stop and pick the threshold on val, save a run folder.
 
-A run folder ``<run_root>/<YYYYmmdd-HHMMSS>_<algorithm>_<model>/`` holds the resolved ``config.json``,
-the model (``model.pt`` state_dict or ``model.pkl``), ``feature_stats.json``, ``history.csv``,
-``predictions.parquet`` (val and test scores) and ``metrics.json``. Nothing of the test split is used
-before the final predictions.
+The run folder (:class:`~rapid_croissant.ml.run.RunFolder`) holds the resolved ``config.json``, the model,
+``feature_stats.json``, ``history.csv``, ``predictions.parquet`` (val and test scores) and ``metrics.json``
+(the threshold and validation metrics). No test metric is computed here: ``evaluate`` owns the test split.
 """
 
 from __future__ import annotations
@@ -19,65 +18,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant.errors import ConfigError, RapidCroissantError
+from rapid_croissant import schema
+from rapid_croissant.config import MODELS, TrainConfig
+from rapid_croissant.errors import RapidCroissantError
 from rapid_croissant.ml.data import (
-    ALGORITHMS,
-    PROTOCOLS,
     check_split_by_job,
     feature_matrix,
     hold_out_jobs,
     load_tables,
     select_candidates,
     split_rows,
-    write_json,
 )
 from rapid_croissant.ml.metrics import choose_threshold, classification_metrics
+from rapid_croissant.ml.run import RunFolder
 
-__all__ = ["MODELS", "TrainConfig", "balanced_accuracy", "train"]
+__all__ = ["MODELS", "TrainConfig", "train"]
 
 log = logging.getLogger(__name__)
-
-MODELS = ("cnn", "gbt")
-_CHOICES = {"algorithm": ALGORITHMS, "protocol": PROTOCOLS, "model": MODELS, "threshold_rule": ("f1", "fnr5")}
-_CHOICES["monitor"] = ("val_loss", "val_ap")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a training run; saved resolved in the run's ``config.json``."""
-
-    algorithm: str = "both"
-    protocol: str = "A"
-    model: str = "cnn"
-    epochs: int = 30
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    patience: int = 5
-    seed: int = 0
-    augment: bool = True  # random rotations/flips of the training cutouts
-    threshold_rule: str = "f1"  # 'f1' (max F1 on val) or 'fnr5' (FNR = 5 % on val)
-    monitor: str = "val_loss"  # early-stopping criterion of the CNN
-    cutout_size: int = 64
-    gbt_max_iter: int = 300
-    num_threads: int = 2
-    max_precompute_mb: int = 4096  # larger cutout sets are read lazily through CutoutDataset
-    val_fallback: bool = True  # validate on held-out train jobs when the val split cannot be used
-
-    def __post_init__(self):
-        for name, choices in _CHOICES.items():
-            if getattr(self, name) not in choices:
-                raise ConfigError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
-        for name in ("epochs", "batch_size", "cutout_size", "gbt_max_iter", "num_threads", "patience"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be positive, got {self.lr!r}")
-        if not self.weight_decay >= 0:
-            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
 
 
 @dataclass
@@ -87,14 +44,6 @@ class Split:
     rows: pd.DataFrame
     X: np.ndarray
     y: np.ndarray
-
-
-def balanced_accuracy(y_true, score, *, threshold: float) -> float:
-    """Mean of the true-positive and true-negative rates at ``threshold`` (0.5 for any constant classifier)."""
-    y, pred = np.asarray(y_true).astype(bool), np.asarray(score) >= threshold
-    if y.all() or not y.any():
-        return float("nan")
-    return float(0.5 * (pred[y].mean() + (~pred[~y]).mean()))
 
 
 def _prepare(dataset_dir: Path, config: TrainConfig) -> tuple[dict[str, Split], dict, dict]:
@@ -128,20 +77,6 @@ def _has_both_classes(rows: pd.DataFrame) -> bool:
     return rows["target"].nunique() == 2
 
 
-def _run_dir(run_root: Path, config: TrainConfig) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = f"{stamp}_{config.algorithm}_{config.model}"
-    run_root.mkdir(parents=True, exist_ok=True)
-    for k in range(1, 1000):
-        path = run_root / (base if k == 1 else f"{base}-{k}")
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            continue
-    raise RapidCroissantError(f"{run_root}: could not create a run folder named {base}*")
-
-
 def _fit_gbt(parts: dict[str, Split], config: TrainConfig):
     from rapid_croissant.ml.models import train_gbt
 
@@ -160,14 +95,32 @@ def _fit_gbt(parts: dict[str, Split], config: TrainConfig):
     return model, scores, history, {"n_iter": int(model.n_iter_)}
 
 
+def check_images(dataset_dir: Path, rows: pd.DataFrame) -> None:
+    """A clean error when the CNN's jobs have neither an image tensor nor cutouts (``--no-full-images``)."""
+    from rapid_croissant.pipeline.cutout_store import CutoutStore
+
+    if CutoutStore.exists(dataset_dir):
+        return
+    jids = sorted(set(rows["jid"].astype(str)))
+    missing = [j for j in jids if not (dataset_dir / schema.IMAGES_DIR / f"{j}.npy").is_file()]
+    if missing:
+        raise RapidCroissantError(
+            f"{dataset_dir}: no image tensor ({schema.IMAGES_DIR}/<jid>.npy) for {len(missing)} of {len(jids)} "
+            f"jobs (e.g. {missing[0]}; built with --no-full-images?): the CNN needs cutouts, "
+            "use --model gbt (features only) or rebuild with images"
+        )
+
+
 def _fit_cnn(dataset_dir: Path, parts: dict[str, Split], stats: dict, config: TrainConfig, *, progress: bool):
     """Weighted BCE (pos_weight = n_neg / n_pos on train), AdamW, early stopping on ``config.monitor``."""
     import torch
     from scipy.special import expit
 
+    from rapid_croissant.ml.device import resolve_device
     from rapid_croissant.ml.loader import input_channels, make_dataloader
     from rapid_croissant.ml.models import build_cnn, count_parameters, predict_logits
 
+    device = resolve_device(config.device)
     threads = torch.get_num_threads()
     torch.set_num_threads(config.num_threads)
     torch.manual_seed(config.seed)
@@ -190,17 +143,24 @@ def _fit_cnn(dataset_dir: Path, parts: dict[str, Split], stats: dict, config: Tr
         }
         n_features = parts["train"].X.shape[1]
         model = build_cnn(in_channels=len(input_channels(config.algorithm)), n_features=n_features)
+        model = _to_device(model, device)
         y_tr = parts["train"].y
         pos_weight = float((y_tr == 0).sum() / max(int(y_tr.sum()), 1))
-        history, best_epoch = _early_stopped(model, loaders, parts["val"].y, pos_weight, config, progress)
-        scores = {s: expit(predict_logits(model, loaders[s])) for s in ("val", "test")}
+        history, best_epoch = _early_stopped(model, loaders, parts["val"].y, pos_weight, config, device, progress)
+        scores = {s: expit(predict_logits(model, loaders[s], device=device)) for s in ("val", "test")}
     finally:
         torch.set_num_threads(threads)
     extra = {"best_epoch": best_epoch, "n_parameters": count_parameters(model), "pos_weight": pos_weight}
-    return model, scores, history, extra
+    return model.cpu(), scores, history, {**extra, "device_used": device.type}
 
 
-def _early_stopped(model, loaders, y_val, pos_weight: float, config: TrainConfig, progress: bool):
+def _to_device(model, device):
+    from rapid_croissant.ml.device import memory_format
+
+    return model if device.type == "cpu" else model.to(device, memory_format=memory_format(device))
+
+
+def _early_stopped(model, loaders, y_val, pos_weight: float, config: TrainConfig, device, progress: bool):
     """Train epoch by epoch, keep the best weights on validation; return (history, best epoch)."""
     import copy
 
@@ -210,10 +170,12 @@ def _early_stopped(model, loaders, y_val, pos_weight: float, config: TrainConfig
 
     from rapid_croissant.ml.models import predict_logits, train_one_epoch
 
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, dtype=torch.float32))
+    weight = torch.tensor(pos_weight, dtype=torch.float32, device=device)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=weight)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed + 1)  # augmentation draws
     y_val_t = torch.tensor(y_val, dtype=torch.float32)
+    cpu_loss = torch.nn.BCEWithLogitsLoss(pos_weight=weight.cpu())
     rows, best, best_state, best_epoch = [], -np.inf, None, -1
     epochs = tqdm(range(config.epochs), desc=f"{config.algorithm} cnn", disable=not progress)
     for epoch in epochs:
@@ -226,18 +188,14 @@ def _early_stopped(model, loaders, y_val, pos_weight: float, config: TrainConfig
             generator=generator,
             augment=config.augment,
             progress=progress,
+            device=device,
         )
-        logits = predict_logits(model, loaders["val"])
-        val_loss = loss_fn(torch.from_numpy(logits).float(), y_val_t).item()
+        logits = predict_logits(model, loaders["val"], device=device)
+        val_loss = cpu_loss(torch.from_numpy(logits).float(), y_val_t).item()
         val_ap = float(average_precision_score(y_val, logits))
+        seconds = round(time.perf_counter() - t0, 2)
         rows.append(
-            {
-                "epoch": epoch,
-                "train_loss": train_loss,
-                "val_loss": val_loss,
-                "val_ap": val_ap,
-                "seconds": round(time.perf_counter() - t0, 2),
-            }
+            {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_ap": val_ap, "seconds": seconds}
         )
         epochs.set_postfix(train_loss=f"{train_loss:.3f}", val_loss=f"{val_loss:.3f}", val_ap=f"{val_ap:.3f}")
         log.info("epoch %d: train loss %.4f, val loss %.4f, val AP %.4f", epoch, train_loss, val_loss, val_ap)
@@ -255,14 +213,15 @@ def _progress(progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else bool(progress)
 
 
-def _save(run: Path, model, config: TrainConfig) -> None:
+def _save(run: RunFolder, model, config: TrainConfig) -> None:
+    path = run.model_file(config.model)
     if config.model == "gbt":
-        with open(run / "model.pkl", "wb") as fh:
+        with open(path, "wb") as fh:
             pickle.dump(model, fh)
     else:
         import torch
 
-        torch.save(model.state_dict(), run / "model.pt")
+        torch.save(model.state_dict(), path)
 
 
 def _predictions(parts: dict[str, Split], scores: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -283,14 +242,10 @@ def _predictions(parts: dict[str, Split], scores: dict[str, np.ndarray]) -> pd.D
     return pd.concat(frames, ignore_index=True)
 
 
-def _metrics(parts, scores, threshold: float) -> dict:
-    out = {"threshold": threshold}
-    for s in ("val", "test"):
-        y, score = parts[s].y, np.clip(scores[s], 0.0, 1.0)
-        m = classification_metrics(y, score, threshold=threshold)
-        m["balanced_accuracy"] = balanced_accuracy(y, score, threshold=threshold)
-        m["n_jobs"] = int(parts[s].rows["jid"].nunique())
-        out[s] = m
+def _val_metrics(val: Split, score: np.ndarray, threshold: float) -> dict:
+    """Validation metrics at the chosen threshold (what the threshold and early stopping saw)."""
+    out = classification_metrics(val.y, np.clip(score, 0.0, 1.0), threshold=threshold)
+    out["n_jobs"] = int(val.rows["jid"].nunique())
     return out
 
 
@@ -305,14 +260,9 @@ def train(
     dataset_dir = Path(dataset_dir).resolve()
     started = time.perf_counter()
     parts, stats, info = _prepare(dataset_dir, config)
+    if config.model == "cnn":
+        check_images(dataset_dir, pd.concat([p.rows[["jid"]] for p in parts.values()]))
     counts = {s: {"n": int(p.y.size), "n_real": int(p.y.sum())} for s, p in parts.items()}
-    if not 0 < counts["test"]["n_real"] < counts["test"]["n"]:
-        log.warning(
-            "%s/%s: the test split lacks real or bogus labelled rows %s",
-            config.algorithm,
-            config.protocol,
-            counts["test"],
-        )
     log.info("training %s/%s protocol %s on %s", config.algorithm, config.model, config.protocol, counts)
     if config.model == "gbt":
         model, scores, history, extra = _fit_gbt(parts, config)
@@ -321,7 +271,7 @@ def train(
             dataset_dir, parts, stats, config, progress=_progress(progress)
         )
     threshold = choose_threshold(parts["val"].y, scores["val"], rule=config.threshold_rule)
-    run = _run_dir(Path(run_root), config)
+    run = RunFolder.create(run_root, algorithm=config.algorithm, model=config.model)
     _save(run, model, config)
     resolved = {
         **asdict(config),
@@ -332,12 +282,16 @@ def train(
         "created": datetime.now().isoformat(timespec="seconds"),
         **extra,
     }
-    write_json(run / "config.json", resolved)
-    write_json(run / "feature_stats.json", stats)
-    history.to_csv(run / "history.csv", index=False)
-    _predictions(parts, scores).to_parquet(run / "predictions.parquet", index=False)
-    metrics = _metrics(parts, scores, threshold)
-    metrics["train_seconds"] = round(time.perf_counter() - started, 2)
-    write_json(run / "metrics.json", metrics)
-    log.info("run saved in %s (test ROC AUC %.3f)", run, metrics["test"]["roc_auc"])
-    return run
+    run.write_json(RunFolder.CONFIG, resolved)
+    run.write_json(RunFolder.FEATURE_STATS, stats)
+    history.to_csv(run.file(RunFolder.HISTORY), index=False)
+    _predictions(parts, scores).to_parquet(run.file(RunFolder.PREDICTIONS), index=False)
+    metrics = {
+        "threshold": threshold,
+        "threshold_rule": config.threshold_rule,
+        "val": _val_metrics(parts["val"], scores["val"], threshold),
+        "train_seconds": round(time.perf_counter() - started, 2),
+    }
+    run.write_json(RunFolder.METRICS, metrics)
+    log.info("run saved in %s (threshold %.4f chosen on val)", run.path, threshold)
+    return run.path

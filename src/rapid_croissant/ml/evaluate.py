@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rapid_croissant import schema
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import RapidCroissantError
 from rapid_croissant.ml.completeness import (
     completeness_curve,
@@ -294,7 +295,7 @@ def _plot_gallery(
                 if algorithm == "zogy" or (algorithm == "both" and cand["detected_by"] != "sfft")
                 else "sfft_diff"
             )
-            image = np.load(dataset_dir / schema.IMAGES_DIR / f"{cand['jid']}.npy", mmap_mode="r")
+            image = np.load(Layout(dataset_dir).image(cand["jid"]), mmap_mode="r")
             cut, _ = extract_cutout(
                 image[..., schema.CHANNELS.index(channel)], cand["cx"], cand["cy"], size=64
             )

@@ -439,17 +439,6 @@ SEXTRACTOR_ORIGIN = 1
 # Output dataset layout and columns
 # --------------------------------------------------------------------------------------------------
 
-IMAGES_DIR = "images"
-PSFS_DIR = "psfs"
-MASKS_DIR = "masks"
-CATALOGS_DIR = "catalogs"
-CANDIDATES_CSV = "candidates.csv"
-CANDIDATES_PARQUET = "candidates.parquet"
-TRUTH_CSV = "combined_truth_table.csv"
-TRUTH_PARQUET = "truth.parquet"
-JOBS_CSV = "jobs.csv"
-JOBS_PARQUET = "jobs.parquet"
-CROISSANT_JSON = "croissant.json"
 SPLITS = ("train", "val", "test")
 
 #: Label values: 1 real (matched truth), 0 bogus, -1 unknown (the job has no truth files).

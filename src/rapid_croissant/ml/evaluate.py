@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rapid_croissant import schema
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.ml.data import Tables, load_tables, select_candidates
 from rapid_croissant.ml.fom import PUBLISHED, completeness_summary, false_positive_summary
 from rapid_croissant.ml.metrics import group_bootstrap
@@ -215,7 +216,8 @@ def _gallery(scored: pd.DataFrame, threshold: float, algorithm: str, dataset: Pa
     from rapid_croissant.ml import plots
     from rapid_croissant.science.cutouts import extract_cutout
 
-    if not (dataset / schema.IMAGES_DIR).is_dir():
+    layout = Layout(dataset)
+    if not layout.images_dir.is_dir():
         log.info("%s: no image tensors (built with --no-full-images): no gallery", dataset)
         return None
     pred, real = scored["score"].to_numpy() >= threshold, scored["label"].to_numpy() == 1
@@ -227,7 +229,7 @@ def _gallery(scored: pd.DataFrame, threshold: float, algorithm: str, dataset: Pa
         for col, cand in enumerate(picks.itertuples()):
             own = algorithm == "zogy" or (algorithm == "both" and cand.detected_by != "sfft")
             channel = schema.CHANNELS.index("zogy_diff" if own else "sfft_diff")
-            path = dataset / schema.IMAGES_DIR / f"{cand.jid}.npy"
+            path = layout.image(cand.jid)
             if not path.is_file():
                 continue
             image = np.load(path, mmap_mode="r")

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
 from rapid_croissant.config import MODELS, TrainConfig
+from rapid_croissant.dataset import open_dataset
 from rapid_croissant.errors import RapidCroissantError
 from rapid_croissant.ml.data import (
     check_split_by_job,
@@ -97,17 +97,16 @@ def _fit_gbt(parts: dict[str, Split], config: TrainConfig):
 
 def check_images(dataset_dir: Path, rows: pd.DataFrame) -> None:
     """A clean error when the CNN's jobs have neither an image tensor nor cutouts (``--no-full-images``)."""
-    from rapid_croissant.pipeline.cutout_store import CutoutStore
-
-    if CutoutStore.exists(dataset_dir):
+    dataset = open_dataset(dataset_dir)
+    if dataset.has_cutouts:
         return
     jids = sorted(set(rows["jid"].astype(str)))
-    missing = [j for j in jids if not (dataset_dir / schema.IMAGES_DIR / f"{j}.npy").is_file()]
+    missing = [j for j in jids if not dataset.layout.image(j).is_file()]
     if missing:
         raise RapidCroissantError(
-            f"{dataset_dir}: no image tensor ({schema.IMAGES_DIR}/<jid>.npy) for {len(missing)} of {len(jids)} "
-            f"jobs (e.g. {missing[0]}; built with --no-full-images?): the CNN needs cutouts, "
-            "use --model gbt (features only) or rebuild with images"
+            f"{dataset_dir}: no image tensor for {len(missing)} of {len(jids)} jobs (e.g. "
+            f"{dataset.layout.relative(dataset.layout.image(missing[0]))}; built with --no-full-images?): "
+            "the CNN needs cutouts, use --model gbt (features only) or rebuild with images"
         )
 
 

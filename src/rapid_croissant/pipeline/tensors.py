@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rapid_croissant import io, schema
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import JobError
 from rapid_croissant.science.normalize import (
     channel_bit,
@@ -129,8 +130,8 @@ def write_image_outputs(
     """Write images/<jid>.npy, masks/<jid>.npy and psfs/<jid>.npy (atomically); sample uncertainties."""
     result = ImageOutputs()
     planes = open_channels(job, truth_xy, result)
-    img_path = out_dir / schema.IMAGES_DIR / f"{job.jid}.npy"
-    mask_path = out_dir / schema.MASKS_DIR / f"{job.jid}.npy"
+    layout = Layout(out_dir)
+    img_path, mask_path = layout.image(job.jid), layout.mask(job.jid)
     if full_images:
         write_tensor(planes, job.shape, img_path, mask_path)
     else:
@@ -144,6 +145,6 @@ def write_image_outputs(
         except JobError as err:
             result.unreadable.append(str(err))
     if result.psf is not None:
-        with atomic_path(out_dir / schema.PSFS_DIR / f"{job.jid}.npy") as tmp:
+        with atomic_path(layout.psf(job.jid)) as tmp:
             np.save(tmp, result.psf)
     return result

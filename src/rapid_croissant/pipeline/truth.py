@@ -7,6 +7,7 @@ import pandas as pd
 
 from rapid_croissant import io, schema
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.dataset.layout import image_name
 from rapid_croissant.science.labels import expected_snr, noise_equivalent_area
 
 TRUTH_EXTRA = ("snr_zogy", "snr_sfft")
@@ -118,7 +119,7 @@ def finish_candidates(
     ]
     cand["match_id"] = cand["truth_id"].fillna("-1")
     cand["filter"] = facts.filter
-    cand["image_filename"] = f"{schema.IMAGES_DIR}/{job.jid}.npy" if cfg.full_images else ""
+    cand["image_filename"] = image_name(job.jid) if cfg.full_images else ""
     cand["mjd"], cand["zpt"], cand["has_truth"] = facts.mjd, facts.zptmag, job.has_truth
     cand["split"] = pd.NA
     need = cand["ra"].isna().to_numpy() & (facts.wcs is not None)

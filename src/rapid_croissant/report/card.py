@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from rapid_croissant import __version__, schema
+from rapid_croissant.dataset import Layout, open_dataset
 from rapid_croissant.science.matching import match_one_to_one
 from rapid_croissant.writers.atomic import write_text
 
-CARD = "DATASET_CARD.md"
 #: Truth positions are shifted by this many pixels to measure chance coincidences.
 SHIFT_PX = 12.0
 
@@ -125,10 +125,9 @@ print(tuple(image.shape), tuple(features.shape), float(label))
 
 
 def card_text(dataset_dir: Path) -> str:
-    cand = pd.read_parquet(dataset_dir / schema.CANDIDATES_PARQUET)
-    truth = pd.read_parquet(dataset_dir / schema.TRUTH_PARQUET)
-    jobs = pd.read_parquet(dataset_dir / schema.JOBS_PARQUET)
-    info = json.loads((dataset_dir / "build_info.json").read_text())
+    ds = open_dataset(dataset_dir)
+    cand, truth, jobs = ds.candidates, ds.truth, ds.jobs
+    info = json.loads(ds.layout.build_info.read_text())
     cfg = info["config"]
     mags = truth.mag.dropna()
     ok = jobs[jobs.status != "failed"]
@@ -206,7 +205,7 @@ def card_text(dataset_dir: Path) -> str:
 
 def write_dataset_card(dataset_dir: str | Path) -> Path:
     root = Path(dataset_dir)
-    path = root / CARD
+    path = Layout(root).dataset_card
     write_text(path, card_text(root))
     return path
 

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from rapid_croissant import __version__, schema
+from rapid_croissant.dataset import open_dataset
 from rapid_croissant.writers.atomic import write_text
 
-REPORT = "report.html"
 COLORS = {"zogy": "#1f77b4", "sfft": "#d62728", "both": "#2ca02c"}
 
 
@@ -336,9 +336,8 @@ def write_report(
 
     matplotlib.use("Agg")
     root = Path(dataset_dir)
-    cand = pd.read_parquet(root / schema.CANDIDATES_PARQUET)
-    truth = pd.read_parquet(root / schema.TRUTH_PARQUET)
-    jobs = pd.read_parquet(root / schema.JOBS_PARQUET)
+    ds = open_dataset(root)
+    cand, truth, jobs = ds.candidates, ds.truth, ds.jobs
     comp_path = Path(comparison) if comparison else root / "comparison" / "comparison.json"
     if comp_path.is_dir():
         comp_path = comp_path / "comparison.json"
@@ -351,7 +350,7 @@ def write_report(
         "<h2>Cutout gallery</h2>",
     ]
     labelled = cand[cand.label >= 0]
-    if (root / schema.IMAGES_DIR).is_dir() and len(labelled):
+    if ds.layout.images_dir.is_dir() and len(labelled):
         parts.append(
             _img(gallery_figure(root, labelled), "Real and bogus candidates of each algorithm, nine channels")
         )
@@ -369,6 +368,6 @@ def write_report(
                 parts += [f"<h2>{title}</h2>", _img(src, title)]
         parts.append(comparison_tables(comp))
     page = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>rapid-croissant report</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
-    out = Path(output) if output else root / REPORT
+    out = Path(output) if output else ds.layout.report_html
     write_text(out, page)
     return out

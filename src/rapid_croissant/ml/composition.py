@@ -13,8 +13,9 @@ import pandas as pd
 
 from rapid_croissant import schema
 from rapid_croissant.ml.data import load_tables
+from rapid_croissant.ml.formatting import fmt_number
 
-__all__ = ["composition", "format_composition", "summarise_candidates"]
+__all__ = ["balance_rows", "composition", "format_composition", "summarise_candidates"]
 
 
 def _label_counts(label: pd.Series) -> dict[str, int]:
@@ -59,8 +60,9 @@ def summarise_candidates(df: pd.DataFrame) -> dict:
     return out
 
 
-def composition(dataset_dir: str | Path) -> dict:
-    """Composition of the whole dataset (``all``) and of each split; also counts failed and truth-less jobs."""
+def composition(dataset_dir: str | Path, *, n_boot: int = 200) -> dict:
+    """Composition of the whole dataset (``all``) and of each split; also counts failed and truth-less jobs,
+    and each algorithm's detection completeness over the labelled jobs (``n_boot`` resamples; 0: skipped)."""
     tables = load_tables(dataset_dir)
     cands = tables.candidates
     out = {"dataset_dir": str(Path(dataset_dir)), "all": summarise_candidates(cands)}
@@ -81,13 +83,51 @@ def composition(dataset_dir: str | Path) -> dict:
         "injected": int(tables.truth["injected"].fillna(False).sum()),
         "bright": int(tables.truth["bright"].fillna(False).sum()),
     }
+    out["detection_completeness"] = detection_completeness(tables, n_boot=n_boot) if n_boot else {}
     return out
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return "n/a" if not np.isfinite(value) else f"{value:.3f}"
-    return str(value)
+def detection_completeness(tables, *, n_boot: int = 200, seed: int = 0) -> dict:
+    """Completeness of each algorithm's detection against every truth source of the labelled jobs."""
+    from rapid_croissant.ml.fom import completeness_summary
+
+    jobs = tables.jobs
+    ok = set(jobs.loc[jobs["has_truth"].fillna(False).astype(bool) & (jobs["status"] != "failed"), "jid"])
+    truth = tables.truth[tables.truth["jid"].isin(ok)]
+    if truth.empty:
+        return {}
+    keys = (truth["jid"].astype(str) + "|" + truth["truth_id"].astype(str)).to_numpy()
+    cand = tables.candidates
+    edges = np.arange(20.5, 28.5 + 0.25, 0.5)
+    out = {}
+    for alg in schema.ALGORITHMS:
+        found = (cand["jid"].astype(str) + "|" + cand[f"{alg}_truth_id"].astype("string")).dropna()
+        detected = np.isin(keys, found.to_numpy(str))
+        mag, jids = truth["mag"].to_numpy(float), truth["jid"].astype(str).to_numpy()
+        out[f"detection_{alg}"] = completeness_summary(mag, detected, jids, edges, n_boot=n_boot, seed=seed)
+    return out
+
+
+def balance_rows(comp: dict) -> list[dict]:
+    """The split-balance table (one row per split and 'all'): the one definition the card and report use."""
+    rows = []
+    for split in (*schema.SPLITS, "all"):
+        c = comp[split]
+        rows.append(
+            {
+                "split": split,
+                "candidates": c["n_candidates"],
+                "real": c["real"],
+                "bogus": c["bogus"],
+                "unknown": c["unknown"],
+                "injected reals": c["real_injected"],
+                "ZOGY-only": c["detected_by"]["zogy"],
+                "SFFT-only": c["detected_by"]["sfft"],
+                "both": c["detected_by"]["both"],
+                "jobs": c["n_jobs"],
+            }
+        )
+    return rows
 
 
 def format_composition(comp: dict) -> str:
@@ -128,7 +168,7 @@ def format_composition(comp: dict) -> str:
         table.append((f"filter {f} n (real/bogus)", [f"{e['n']} ({e['real']}/{e['bogus']})" for e in cells]))
     width = max(len(name) for name, _ in table) + 2
     lines = ["".ljust(width) + "".join(c.rjust(16) for c in cols)]
-    lines += [name.ljust(width) + "".join(_fmt(v).rjust(16) for v in values) for name, values in table]
+    lines += [name.ljust(width) + "".join(fmt_number(v).rjust(16) for v in values) for name, values in table]
     jobs = comp["jobs"]
     lines.append("")
     lines.append(

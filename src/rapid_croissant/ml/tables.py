@@ -59,22 +59,22 @@ def fom_rows(comparison: dict) -> list[dict]:
             pub = published.get(f["algorithm"], {})
             rows.append(
                 {
-                    "model": r["model"],
-                    "protocol": r["protocol"],
-                    "run": r["algorithm"],
+                    "run (model, protocol, candidates)": f"{r['model']}, {r['protocol']}, {r['algorithm']}",
                     "curve": f["curve"],
                     "m50": fmt_interval(f["m50"], ".2f"),
                     "m80": fmt_interval(f["m80"], ".2f"),
                     "m20": fmt_interval(f["m20"], ".2f"),
                     "FP / image": fmt_interval(f["fp_per_image"], ".1f"),
                     "m_th (10 FP / image)": fmt_interval(f["m_th_10"], ".2f"),
-                    "RAPID m80 / m20 / m_th": " / ".join(fmt_number(pub.get(k), ".2f") for k in ("m80", "m20", "m_th_10"))
-                    if pub
-                    else "",
+                    "RAPID m80 / m20 / m_th": _published(pub),
                     "RAPID FOM": fmt_number(pub.get("fom"), ".2f") if pub else "",
                 }
             )
     return rows
+
+
+def _published(pub: dict) -> str:
+    return " / ".join(fmt_number(pub.get(k), ".2f") for k in ("m80", "m20", "m_th_10")) if pub else ""
 
 
 def comparison_markdown(comparison: dict, *, caution: str | None = None) -> str:

@@ -38,19 +38,11 @@ def chance_match_rate(cand: pd.DataFrame, truth: pd.DataFrame, *, algorithm: str
     }
 
 
-def _balance_table(cand: pd.DataFrame) -> str:
-    rows = [
-        "| split | candidates | real | bogus | unknown | ZOGY-only | SFFT-only | both |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for split in (*schema.SPLITS, "all"):
-        c = cand if split == "all" else cand[cand.split == split]
-        by = c.detected_by.value_counts()
-        rows.append(
-            f"| {split} | {len(c)} | {(c.label == 1).sum()} | {(c.label == 0).sum()} | {(c.label == -1).sum()} | "
-            f"{by.get('zogy', 0)} | {by.get('sfft', 0)} | {by.get('both', 0)} |"
-        )
-    return "\n".join(rows)
+def _balance_table(dataset_dir: Path) -> str:
+    from rapid_croissant.ml.composition import balance_rows, composition
+    from rapid_croissant.ml.formatting import markdown_table
+
+    return markdown_table(balance_rows(composition(dataset_dir, n_boot=0)))
 
 
 def _per_algorithm_table(cand: pd.DataFrame, truth: pd.DataFrame, radius: float) -> str:
@@ -163,7 +155,7 @@ def card_text(dataset_dir: Path) -> str:
         "",
         "## Class balance",
         "",
-        _balance_table(cand),
+        _balance_table(dataset_dir),
         "",
         "Per algorithm (each algorithm's own labels):",
         "",

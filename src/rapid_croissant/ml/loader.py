@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.ml.data import ALGORITHMS, feature_matrix
 from rapid_croissant.science.cutouts import job_cutouts

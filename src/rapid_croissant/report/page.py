@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import __version__, schema
-from rapid_croissant.dataset import open_dataset
+from rapid_croissant import __version__
+from rapid_croissant.dataset import open_dataset, schema
 from rapid_croissant.writers.atomic import write_text
 
 COLORS = {"zogy": "#1f77b4", "sfft": "#d62728", "both": "#2ca02c"}
@@ -92,7 +92,7 @@ def gallery_figure(dataset_dir: Path, cand: pd.DataFrame, *, per_class: int = 3,
 
     rng = np.random.default_rng(seed)
     picks = []
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         for label, name in ((1, "real"), (0, "bogus")):
             pool = cand[(cand[f"{alg}_label"] == label)]
             take = pool.iloc[rng.permutation(len(pool))[:per_class]] if len(pool) else pool
@@ -127,7 +127,7 @@ def detection_completeness_figure(cand: pd.DataFrame, truth: pd.DataFrame, jobs:
     t = truth[truth.jid.isin(ok_jobs)]
     keys = (t.jid + "|" + t.truth_id).to_numpy()
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         found = set((cand.jid + "|" + cand[f"{alg}_truth_id"]).dropna())
         curve = completeness_curve(
             t.mag.to_numpy(float), np.isin(keys, list(found)), bin_width=0.5, mag_range=(20.5, 28.5)
@@ -216,7 +216,7 @@ def classifier_completeness_figure(comparison: dict) -> str:
     if fig is None:
         return ""
     for ax, model, runs in panels:
-        for r in (r for r in runs if r["algorithm"] in schema.ALGORITHMS):
+        for r in (r for r in runs if r["algorithm"] in schema.SUBTRACTIONS):
             for kind, ls in (("detection", "--"), ("classifier", "-")):
                 c = r["evaluation"].get("completeness", {}).get(f"{kind}_{r['algorithm']}")
                 if c:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rapid_croissant import io, schema
+from rapid_croissant import io
 from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 
 #: ``jid1001 ok: ... (12.3 s)``: the per-job seconds the build logs as each job finishes.
 _JOB_LINE = re.compile(r"(jid\d+) (?:ok|partial): .*\((\d+(?:\.\d+)?) s\)")

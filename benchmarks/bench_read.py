@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from rapid_croissant import schema
 from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 
 
 def _log(msg: str) -> None:

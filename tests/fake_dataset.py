@@ -1,6 +1,6 @@
-"""A small synthetic dataset in exactly the layout the builder writes (schema.py columns and dtypes).
+"""A small synthetic dataset in exactly the layout the builder writes (dataset/schema.py columns and dtypes).
 
-Columns come from schema.py: the ones this module does not know get random values of their dtype, so the
+Columns come from dataset/schema.py: the ones this module does not know get random values of their dtype, so the
 fixture follows schema changes.
 
 Six jobs: five good ones across two filters (60 candidates each) and one failed job without products,
@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
 from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 from rapid_croissant.science.splits import assign_splits
+from rapid_croissant.simulate import constants
 
 JOBS = ("jid001", "jid002", "jid003", "jid004", "jid005")
 FAILED_JOB = "jid006"
@@ -170,7 +171,7 @@ def write_fake_dataset(root: str | Path, *, seed: int = 1) -> Path:
     rng = np.random.default_rng(seed)
     cand_parts, truth_parts, job_rows = [], [], []
     for k, jid in enumerate(JOBS):
-        mjd, zpt = 62000.0 + 5.0 * k + 0.25, float(schema.zptmag_from_exptime(302.0))
+        mjd, zpt = 62000.0 + 5.0 * k + 0.25, float(constants.zptmag_from_exptime(302.0))
         truth = _truth(jid, rng, mjd, zpt)
         cands = _candidates(jid, truth, rng, mjd, zpt)
         truth_parts.append(truth)

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
 from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 
 SIZE = 96
 PSF_SIZE = 15

@@ -6,6 +6,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from rapid_croissant.dataset import schema
 from rapid_croissant.errors import ConfigError
 
 EXECUTORS = ("serial", "process", "dask")
@@ -94,7 +95,7 @@ class BuildConfig:
 # ------------------------------------------------------------------------------------------------------
 
 #: Candidate sets a classifier can be trained on: one algorithm's detections, or their union ("both").
-CANDIDATE_SETS = ("zogy", "sfft", "both")
+CANDIDATE_SETS = schema.CANDIDATE_SETS
 #: Evaluation protocols (ml_evaluation.md §4.5): A native detections, B only candidates detected by both.
 PROTOCOLS = ("A", "B")
 MODELS = ("cnn", "gbt")

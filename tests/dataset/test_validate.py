@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from fake_dataset import JOBS, write_fake_dataset_with_croissant
-from rapid_croissant import schema
 from rapid_croissant.cli import validate as validate_cli
 from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import IMAGES_MANIFEST
 from rapid_croissant.dataset.validate import Problem, validate_dataset
 

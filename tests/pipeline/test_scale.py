@@ -75,7 +75,7 @@ def test_cutout_store_matches_the_full_frame_cutouts(serial_build, dtype, tol):
     import numpy as np
     import pandas as pd
 
-    from rapid_croissant import schema
+    from rapid_croissant.dataset import schema
     from rapid_croissant.dataset.cutouts import CutoutStore
     from rapid_croissant.ml.loader import precompute_cutouts
     from rapid_croissant.pipeline.cutout_store import write_cutout_store

@@ -25,9 +25,10 @@ import pytest
 from click.testing import CliRunner
 
 from fake_dataset import BUILD_CONFIG, CREATED, JOBS, write_fake_dataset_with_croissant
-from rapid_croissant import __version__, schema
+from rapid_croissant import __version__
 from rapid_croissant.cli import croissant as croissant_cli
 from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import IMAGES_MANIFEST
 from rapid_croissant.dataset.manifests import sha256_file
 from rapid_croissant.errors import ConfigError, RapidCroissantError
@@ -229,7 +230,7 @@ def test_responsible_ai_fields_use_the_build_configuration(jsonld):
 def test_candidate_fields_carry_schema_types_units_and_descriptions(jsonld):
     rs = next(r for r in jsonld["recordSet"] if r["@id"] == "transient_candidates")
     fields = {f["name"]: f for f in rs["field"]}
-    assert list(fields) == list(schema.candidate_columns())
+    assert list(fields) == list(schema.CANDIDATE_COLUMNS)
     assert rs["key"] == {"@id": "transient_candidates/candidate_id"}
     for name, col in schema.CANDIDATE_SCHEMA.items():
         types = fields[name]["dataType"]

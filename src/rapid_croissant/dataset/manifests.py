@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from rapid_croissant import schema
-from rapid_croissant.dataset import layout
+from rapid_croissant.dataset import layout, schema
 from rapid_croissant.dataset.cutouts import VALID_SETS
 
 __all__ = ["CATALOGS_SCHEMA", "CUTOUT_KINDS", "IMAGES_SCHEMA", "TENSOR_KINDS", "sha256_file"]

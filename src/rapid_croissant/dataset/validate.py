@@ -18,8 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rapid_croissant import schema
 from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.dataset.manifests import TENSOR_KINDS, sha256_file
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
 from rapid_croissant.ml.data import load_tables
 from rapid_croissant.ml.formatting import fmt_number
 
@@ -100,7 +100,7 @@ def detection_completeness(tables, *, n_boot: int = 200, seed: int = 0) -> dict:
     cand = tables.candidates
     edges = np.arange(20.5, 28.5 + 0.25, 0.5)
     out = {}
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         found = (cand["jid"].astype(str) + "|" + cand[f"{alg}_truth_id"].astype("string")).dropna()
         detected = np.isin(keys, found.to_numpy(str))
         mag, jids = truth["mag"].to_numpy(float), truth["jid"].astype(str).to_numpy()

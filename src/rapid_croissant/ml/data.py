@@ -15,13 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
-from rapid_croissant.config import CANDIDATE_SETS, PROTOCOLS
-from rapid_croissant.dataset import Tables, open_dataset
+from rapid_croissant.config import PROTOCOLS
+from rapid_croissant.dataset import Tables, open_dataset, schema
 from rapid_croissant.errors import RapidCroissantError
 
 __all__ = [
-    "CANDIDATE_SETS",
     "FEATURES",
     "PROTOCOLS",
     "Tables",
@@ -68,7 +66,7 @@ def select_candidates(df: pd.DataFrame, *, algorithm: str, protocol: str = "A") 
     A: zogy/sfft keep rows that algorithm detected, with its own label and position; both keeps every row
     with the merged label and position. B: only rows detected by both, each algorithm its own label.
     """
-    _check_choice(algorithm, "algorithm", CANDIDATE_SETS)
+    _check_choice(algorithm, "algorithm", schema.CANDIDATE_SETS)
     _check_choice(protocol, "protocol", PROTOCOLS)
     detected_by = df["detected_by"].astype("string")
     if protocol == "B":
@@ -125,7 +123,7 @@ def hold_out_jobs(
 
 
 def _algorithms_of(algorithm: str) -> tuple[str, ...]:
-    _check_choice(algorithm, "algorithm", CANDIDATE_SETS)
+    _check_choice(algorithm, "algorithm", schema.CANDIDATE_SETS)
     return ("zogy", "sfft") if algorithm == "both" else (algorithm,)
 
 

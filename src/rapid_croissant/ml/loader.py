@@ -18,8 +18,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from rapid_croissant import schema
-from rapid_croissant.config import CANDIDATE_SETS
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.ml.data import feature_matrix
 from rapid_croissant.science.cutouts import job_cutouts
@@ -37,8 +36,8 @@ log = logging.getLogger(__name__)
 
 def input_channels(algorithm: str) -> tuple[str, ...]:
     """Names of the cutout channels of ``algorithm``, the trailing ``valid`` channel included."""
-    if algorithm not in CANDIDATE_SETS:
-        raise ValueError(f"algorithm must be one of {CANDIDATE_SETS}, got {algorithm!r}")
+    if algorithm not in schema.CANDIDATE_SETS:
+        raise ValueError(f"algorithm must be one of {schema.CANDIDATE_SETS}, got {algorithm!r}")
     return (*schema.CUTOUT_CHANNELS[algorithm], "valid")
 
 

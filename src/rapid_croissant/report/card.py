@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rapid_croissant import __version__, schema
-from rapid_croissant.dataset import Layout, open_dataset
+from rapid_croissant import __version__
+from rapid_croissant.dataset import Layout, open_dataset, schema
 from rapid_croissant.science.matching import match_one_to_one
 from rapid_croissant.writers.atomic import write_text
 
@@ -50,7 +50,7 @@ def _per_algorithm_table(cand: pd.DataFrame, truth: pd.DataFrame, radius: float)
         "| algorithm | detections | real | bogus | real:bogus | flagged labels | chance matches (shifted truth) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         c = cand[cand[f"{alg}_id"].notna()]
         real, bogus = int((c[f"{alg}_label"] == 1).sum()), int((c[f"{alg}_label"] == 0).sum())
         ch = chance_match_rate(cand, truth, algorithm=alg, radius=radius)
@@ -67,13 +67,8 @@ def _flag_table(cand: pd.DataFrame) -> str:
     if flags.empty:
         return "No label was flagged."
     rows = ["| flag | candidates | meaning |", "|---|---|---|"]
-    meaning = {
-        "low_snr_match": "matched truth whose expected S/N in the difference is below 5",
-        "near_faint_truth": "bogus, but within the match radius of truth fainter than the magnitude limit",
-        "duplicate_of_real": "bogus by the one-to-one rule: a second detection within 1 px of a matched one",
-    }
     for flag, n in flags.items():
-        rows.append(f"| `{flag}` | {n} | {meaning.get(flag, '')} |")
+        rows.append(f"| `{flag}` | {n} | {schema.LABEL_FLAGS.get(flag, '')} |")
     return "\n".join(rows)
 
 

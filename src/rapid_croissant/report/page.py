@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import __version__, schema
+from rapid_croissant import __version__
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset import open_dataset
 from rapid_croissant.ml import plots
 from rapid_croissant.ml.composition import balance_rows, composition
@@ -60,7 +61,7 @@ def gallery_section(dataset_dir: Path, cand: pd.DataFrame, *, per_class: int = 3
 
     rng = np.random.default_rng(seed)
     picks = []
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         for label, name in ((1, "real"), (0, "bogus")):
             pool = cand[cand[f"{alg}_label"] == label]
             take = pool.iloc[rng.permutation(len(pool))[:per_class]] if len(pool) else pool
@@ -101,7 +102,7 @@ def roc_section(comparison: dict) -> str:
 def classifier_completeness_section(comparison: dict) -> str:
     panels: dict[str, dict] = {}
     for r in _finished(comparison):
-        if r["algorithm"] in schema.ALGORITHMS:
+        if r["algorithm"] in schema.SUBTRACTIONS:
             comp = r.get("completeness", {})
             names = (f"detection_{r['algorithm']}", f"classifier_{r['algorithm']}")
             panels.setdefault(f"Detection vs after the {r['model']} classifier", {}).update(

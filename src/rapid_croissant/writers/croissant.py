@@ -24,8 +24,9 @@ from pathlib import Path
 import mlcroissant as mlc
 import pandas as pd
 
-from rapid_croissant import __version__, schema
+from rapid_croissant import __version__
 from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import ConfigError, RapidCroissantError
 from rapid_croissant.writers import atomic

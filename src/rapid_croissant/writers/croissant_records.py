@@ -1,6 +1,6 @@
 """The distribution (files) and record sets of ``croissant.json``, built with mlcroissant's API.
 
-Column types, units and descriptions all come from ``schema.py``. Two mlcroissant 1.1.1 bugs decide
+Column types, units and descriptions all come from ``dataset/schema.py``. Two mlcroissant 1.1.1 bugs decide
 where ``references`` may appear (both checked by tests/test_croissant.py):
 
 * split filtering (``filters={"transient_candidates/split": "val"}``) fails when the record set has any
@@ -20,8 +20,8 @@ from pathlib import Path
 import mlcroissant as mlc
 from rdflib import URIRef
 
-from rapid_croissant import schema
 from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.manifests import TENSOR_KINDS, sha256_file
 from rapid_croissant.errors import RapidCroissantError
 

@@ -1,6 +1,6 @@
-"""Single source of truth for names: job files (2025 and 2026 product eras), image channels, catalog
-columns (photutils 2 and 3, SExtractor), truth-file patterns, photometric constants and the columns of
-the dataset we write.
+"""RAPID's input formats: job files of the 2025 and 2026 product eras, image channels, photutils and
+SExtractor catalog columns, truth-file patterns and photometric zero points. Shared by ``io/`` (which reads
+them) and ``simulate/`` (which writes them); the dataset we write is described by ``dataset/schema.py``.
 
 Format facts come from ``docs/rapid_formats.md`` (a copy of the project's format notes, established
 from RAPID's own code); section numbers below refer to it.
@@ -12,11 +12,8 @@ import re
 from dataclasses import dataclass
 
 # --------------------------------------------------------------------------------------------------
-# Photometric constants (rapid_formats.md §2.3, §5.1, §6)
+# Photometric constants (rapid_formats.md §5.1, §6)
 # --------------------------------------------------------------------------------------------------
-
-#: Roman collecting area in cm^2 used by the OpenUniverse simulator: ZPTMAG = 2.5 log10(EXPTIME * area).
-COLLECTING_AREA_CM2 = 37570.0
 
 #: AB zero point of each galsim Roman bandpass (photons/s/cm^2), galsim 2.8.5
 #: ``roman.getBandpasses(AB_zeropoint=True)``. AB = -2.5 log10(counts) + ZPTMAG + ZP_BAND[filter].
@@ -30,30 +27,9 @@ ZP_BAND = {
     "K213": 14.579,
 }
 
-#: RAPID's filter id map (openuniv_tests.rst).
-FILTER_ID = {"F184": 1, "H158": 2, "J129": 3, "K213": 4, "R062": 5, "Y106": 6, "Z087": 7}
-
-#: Typical exposure times (s) of the Roman TDS (H158 302 s; F184/K213 901 s). Used by the simulator only.
-EXPTIME_TYPICAL = {
-    "R062": 161.0,
-    "Z087": 101.0,
-    "Y106": 302.0,
-    "J129": 302.0,
-    "H158": 302.0,
-    "F184": 901.0,
-    "K213": 901.0,
-}
-
-#: Saturation level in DN used by RAPID for OU data; NaN inputs become SATURATION_DN / EXPTIME (§2.2).
-SATURATION_DN = 100000.0
-
-
-def zptmag_from_exptime(exptime: float) -> float:
-    """ZPTMAG as the OpenUniverse simulator writes it: 2.5 log10(EXPTIME * collecting area) (§2.3)."""
-    import math
-
-    return 2.5 * math.log10(exptime * COLLECTING_AREA_CM2)
-
+#: RAPID injects fake point sources uniformly in AB magnitude over this range (difference-image header
+#: keywords MNMAGINJ / MXMAGINJ, rapid_formats.md §5.1).
+INJECTION_MAG_RANGE = (21.0, 28.0)
 
 # --------------------------------------------------------------------------------------------------
 # Job discovery
@@ -175,19 +151,12 @@ FILES_2026 = JobFiles(
 
 FILES_BY_ERA = {ERA_2025: FILES_2025, ERA_2026: FILES_2026}
 
-#: Channels produced by each subtraction algorithm (a job whose SFFT failed has none of the SFFT ones).
-ALGORITHMS = ("zogy", "sfft")
-ALGORITHM_CHANNELS = {
+#: The two subtraction algorithms RAPID runs side by side.
+SUBTRACTIONS = ("zogy", "sfft")
+#: Channels produced by each subtraction (a job whose SFFT failed has none of the SFFT ones).
+SUBTRACTION_CHANNELS = {
     "zogy": ("zogy_diff", "zogy_scorr", "zogy_uncert", "psf"),
     "sfft": ("sfft_diff", "sfft_scorr", "sfft_uncert"),
-}
-
-#: Image channels a model of each algorithm sees in a cutout, in this order (the loader appends a validity
-#: channel): each algorithm's own difference, S_corr and uncertainty, with the science, reference and PSF.
-CUTOUT_CHANNELS: dict[str, tuple[str, ...]] = {
-    "zogy": ("sci", "ref", "zogy_diff", "zogy_scorr", "psf", "zogy_uncert"),
-    "sfft": ("sci", "ref", "sfft_diff", "sfft_scorr", "psf", "sfft_uncert"),
-    "both": CHANNELS,
 }
 
 #: Catalog files the seed copies into ``catalogs/`` (both eras' names; copied when present).
@@ -212,7 +181,8 @@ SEED_CATALOG_FILES = (
 
 #: The reformatted science image whose primary header carries FILTER, ZPTMAG, EXPTIME, MJD-OBS, ...
 SCIENCE_HEADER_PATTERN = re.compile(
-    r"^Roman_TDS_simple_model_(?P<filter>[A-Za-z]\d+)_(?P<pointing>\d+)_(?P<sca>\d+)_lite(?:_inject)?_reformatted\.fits$"
+    r"^Roman_TDS_simple_model_(?P<filter>[A-Za-z]\d+)_(?P<pointing>\d+)_(?P<sca>\d+)"
+    r"_lite(?:_inject)?_reformatted\.fits$"
 )
 #: Injection list: header ``xpix ypix flux``; 1-based positions; flux in counts of the raw exposure.
 INJECTION_PATTERN = re.compile(
@@ -316,8 +286,21 @@ PHOTUTILS_RENAME = {
 #: Columns a finder / psfcat file must have (internal names) to be usable.
 FINDER_REQUIRED = FINDER_COLUMNS_2025  # every finder column, in internal names
 PSFCAT_REQUIRED = ("id", "x_fit", "y_fit", "flux_fit", "flux_err", "qfit", "cfit", "flags")
-#: Optional psfcat columns (absent in photutils 2 files).
-PSFCAT_OPTIONAL = ("reduced_chi2", "ra", "dec", "npixfit", "x_err", "y_err")
+
+#: Per-algorithm photutils features carried into the candidates, in the seed's order (internal names).
+SEED_FEATURES = (
+    "sharpness",
+    "roundness1",
+    "roundness2",
+    "npix",
+    "peak",
+    "flux",
+    "mag",
+    "daofind_mag",
+    "flags",
+)
+#: PSF-fit quality carried too (``snr`` = flux_fit / flux_err; ``reduced_chi2`` only in photutils 3 files).
+FIT_FEATURES = ("flux_fit", "flux_err", "snr", "qfit", "cfit", "reduced_chi2")
 
 # --------------------------------------------------------------------------------------------------
 # SExtractor ASCII_HEAD catalogs (§4): 1-based *_IMAGE positions
@@ -434,224 +417,3 @@ def sextractor_columns() -> tuple[str, ...]:
 
 SEXTRACTOR_REQUIRED = ("NUMBER", "FLAGS", "XWIN_IMAGE", "YWIN_IMAGE")
 SEXTRACTOR_ORIGIN = 1
-
-# --------------------------------------------------------------------------------------------------
-# Output dataset layout and columns
-# --------------------------------------------------------------------------------------------------
-
-SPLITS = ("train", "val", "test")
-
-#: Label values: 1 real (matched truth), 0 bogus, -1 unknown (the job has no truth files).
-LABEL_REAL, LABEL_BOGUS, LABEL_UNKNOWN = 1, 0, -1
-
-#: Per-algorithm photutils features, in the seed's order (``zogy_`` / ``sfft_`` prefixed in the output).
-SEED_FEATURES = (
-    "sharpness",
-    "roundness1",
-    "roundness2",
-    "npix",
-    "peak",
-    "flux",
-    "mag",
-    "daofind_mag",
-    "flags",
-)
-#: PSF-fit quality added by us (``*_reduced_chi2`` only when the catalog has it).
-FIT_FEATURES = ("flux_fit", "flux_err", "snr", "qfit", "cfit", "reduced_chi2")
-
-#: The seed's core columns, in its order.
-SEED_CORE_COLUMNS = (
-    "id",
-    "x",
-    "y",
-    "jid",
-    "match_id",
-    "truth_id",
-    "injected",
-    "filter",
-    "label",
-    "image_filename",
-)
-
-
-def candidate_columns() -> tuple[str, ...]:
-    """All columns of ``candidates.csv``: the seed's, in its order, then ours."""
-    seed = list(SEED_CORE_COLUMNS)
-    for alg in ALGORITHMS:
-        seed += [f"{alg}_{f}" for f in SEED_FEATURES]
-    ours = ["candidate_id", "zogy_id", "sfft_id", "detected_by", "zogy_x", "zogy_y", "sfft_x", "sfft_y"]
-    ours += [
-        "zogy_label",
-        "sfft_label",
-        "zogy_truth_id",
-        "sfft_truth_id",
-        "match_dist",
-        "truth_mag",
-        "truth_snr",
-        "label_flag",
-    ]
-    for alg in ALGORITHMS:
-        ours += [f"{alg}_{f}" for f in FIT_FEATURES]
-    ours += ["ra", "dec", "mjd", "zpt", "has_truth", "split"]
-    return tuple(seed + ours)
-
-
-# --------------------------------------------------------------------------------------------------
-# Column types, units and descriptions of the tables we write (used by the writers, Croissant, loaders)
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    """One output column: pandas dtype, Croissant data type, unit and description."""
-
-    dtype: str  # pandas extension dtype: 'string', 'Int64', 'float64', 'boolean'
-    croissant: str  # 'sc:Text', 'sc:Integer', 'sc:Float', 'sc:Boolean'
-    unit: str | None
-    description: str
-
-
-def _text(d):
-    return Column("string", "sc:Text", None, d)
-
-
-def _int(d, unit=None):
-    return Column("Int64", "sc:Integer", unit, d)
-
-
-def _float(d, unit=None):
-    return Column("float64", "sc:Float", unit, d)
-
-
-def _bool(d):
-    return Column("boolean", "sc:Boolean", None, d)
-
-
-_FEATURE_DOCS = {
-    "sharpness": _float("DAOStarFinder sharpness of the detection"),
-    "roundness1": _float("DAOStarFinder symmetry-based roundness"),
-    "roundness2": _float("DAOStarFinder marginal-fit roundness"),
-    "npix": _int(
-        "DAOStarFinder kernel size in pixels (a constant, 25 for fwhm=2: carries no information)", "pixel"
-    ),
-    "peak": _float("Peak pixel value of the detection in the difference image", "DN/s"),
-    "flux": _float("DAOStarFinder flux: sum of the data in the kernel footprint", "DN/s"),
-    "mag": _float("DAOStarFinder instrumental magnitude -2.5 log10(flux), no zero point", "mag"),
-    "daofind_mag": _float("DAOFind magnitude -2.5 log10(convolved peak / threshold)", "mag"),
-    "flags": _int(
-        "photutils PSF-fit bit flags, joined by id (1 partial fit box, 2 outside image, 4 flux<=0, 8 unconverged, ...)"
-    ),
-    "flux_fit": _float("PSF-fit flux", "DN/s"),
-    "flux_err": _float("1-sigma error of the PSF-fit flux", "DN/s"),
-    "snr": _float("flux_fit / flux_err"),
-    "qfit": _float("PSF-fit quality: sum of |residual| / flux_fit"),
-    "cfit": _float("Central-pixel residual / flux_fit"),
-    "reduced_chi2": _float("Reduced chi-square of the PSF fit (photutils >= 3 catalogs only)"),
-}
-
-CANDIDATE_SCHEMA: dict[str, Column] = {
-    "id": _int(
-        "Catalog id of the candidate's primary detection (ZOGY's when ZOGY detected it, else SFFT's); "
-        "ids are per catalog, use candidate_id as the key"
-    ),
-    "x": _float("0-based PSF-fit x: ZOGY's when ZOGY detected it, otherwise SFFT's", "pixel"),
-    "y": _float("0-based PSF-fit y: ZOGY's when ZOGY detected it, otherwise SFFT's", "pixel"),
-    "jid": _text("RAPID job id (folder name jid<N>)"),
-    "match_id": _text("truth_id of the matched truth source, '-1' when none"),
-    "truth_id": _text(
-        "truth_id in combined_truth_table.csv / truth.parquet of the matched truth source (empty if none)"
-    ),
-    "injected": _bool(
-        "True when the matched truth source is an injected fake (False: OpenUniverse transient or no match)"
-    ),
-    "filter": _text("Roman WFI filter of the science image"),
-    "label": _int("1 real (matched a truth source), 0 bogus, -1 unknown (job without truth files)"),
-    "image_filename": _text("Relative path of the job's 9-channel image tensor (.npy)"),
-    **{f"{a}_{f}": _FEATURE_DOCS[f] for a in ALGORITHMS for f in SEED_FEATURES},
-    "candidate_id": _text("Unique candidate key <jid>_<n>"),
-    "zogy_id": _int("Row id in the ZOGY photutils catalogs (empty when ZOGY did not detect it)"),
-    "sfft_id": _int("Row id in the SFFT photutils catalogs (empty when SFFT did not detect it)"),
-    "detected_by": _text("zogy, sfft or both (merged by position, mutual nearest within the merge radius)"),
-    "zogy_x": _float("0-based ZOGY PSF-fit x", "pixel"),
-    "zogy_y": _float("0-based ZOGY PSF-fit y", "pixel"),
-    "sfft_x": _float("0-based SFFT PSF-fit x", "pixel"),
-    "sfft_y": _float("0-based SFFT PSF-fit y", "pixel"),
-    "zogy_label": _int("Label of the ZOGY detection on its own (1, 0, -1; empty when not detected by ZOGY)"),
-    "sfft_label": _int("Label of the SFFT detection on its own (1, 0, -1; empty when not detected by SFFT)"),
-    "zogy_truth_id": _text("truth_id matched by the ZOGY detection on its own (empty if none)"),
-    "sfft_truth_id": _text("truth_id matched by the SFFT detection on its own (empty if none)"),
-    "match_dist": _float("Distance to the matched truth source", "pixel"),
-    "truth_mag": _float("AB magnitude of the matched truth source", "mag"),
-    "truth_snr": _float("Expected S/N of the matched truth source in the difference image"),
-    "label_flag": _text(
-        "Why a label is uncertain (e.g. low_snr_match, near_faint_truth); empty when confident"
-    ),
-    **{f"{a}_{f}": _FEATURE_DOCS[f] for a in ALGORITHMS for f in FIT_FEATURES},
-    "ra": _float("Right ascension of the PSF-fit position (ICRS)", "deg"),
-    "dec": _float("Declination of the PSF-fit position (ICRS)", "deg"),
-    "mjd": _float("MJD of the science exposure", "d"),
-    "zpt": _float(
-        "ZPTMAG of the science image (2.5 log10(EXPTIME * 37570 cm^2); AB = -2.5log10(counts)+zpt+ZP_band)",
-        "mag",
-    ),
-    "has_truth": _bool("True when the job has truth files (labels known)"),
-    "split": _text("train, val or test (by job)"),
-}
-assert tuple(CANDIDATE_SCHEMA) == candidate_columns()
-
-TRUTH_SCHEMA: dict[str, Column] = {
-    "truth_id": _text(
-        "<row>_inj for injections (row of the injection list), <object_id>_ou for OpenUniverse transients"
-    ),
-    "jid": _text("RAPID job id"),
-    "x": _float("0-based x on the science grid (truth files are 1-based; origin converted)", "pixel"),
-    "y": _float("0-based y on the science grid", "pixel"),
-    "ra": _float("Right ascension (OpenUniverse rows; from the WCS for injections when available)", "deg"),
-    "dec": _float("Declination", "deg"),
-    "mag": _float(
-        "AB magnitude (injections: -2.5 log10(flux) + ZPTMAG + ZP_band; OpenUniverse: mag + ZPTMAG)", "mag"
-    ),
-    "flux": _float("Counts in the exposure (e-, gain 1)", "count"),
-    "filter": _text("Roman WFI filter"),
-    "zpt": _float("ZPTMAG of the science image", "mag"),
-    "injected": _bool("True for injected fakes, False for OpenUniverse transients"),
-    "bright": _bool(
-        "True when brighter than the build's magnitude limit (only these can make a detection real)"
-    ),
-    "source_file": _text("Truth file the row came from"),
-    "snr_zogy": _float(
-        "Expected S/N in the ZOGY difference: rate / (local uncertainty * sqrt(PSF noise-equivalent area))"
-    ),
-    "snr_sfft": _float("Expected S/N in the SFFT difference (same definition, SFFT uncertainty and PSF)"),
-}
-
-JOB_SCHEMA: dict[str, Column] = {
-    "jid": _text("RAPID job id"),
-    "era": _text("Product era of the job folder (2025 or 2026 file names)"),
-    "filter": _text("Roman WFI filter"),
-    "zpt": _float("ZPTMAG", "mag"),
-    "exptime": _float("Exposure time", "s"),
-    "mjd": _float("MJD of the science exposure", "d"),
-    "sca": _int("Sensor chip assembly number"),
-    "height": _int("Image height", "pixel"),
-    "width": _int("Image width", "pixel"),
-    "status": _text("ok, partial (one algorithm's products missing) or failed"),
-    "has_zogy": _bool("ZOGY products present"),
-    "has_sfft": _bool("SFFT products present"),
-    "has_truth": _bool("Truth files present"),
-    "n_candidates": _int("Candidates of the job"),
-    "n_zogy": _int("ZOGY detections kept"),
-    "n_sfft": _int("SFFT detections kept"),
-    "n_both": _int("Candidates detected by both"),
-    "n_real": _int("Candidates labelled 1"),
-    "n_bogus": _int("Candidates labelled 0"),
-    "n_unknown": _int("Candidates labelled -1"),
-    "n_truth": _int("Truth sources of the job"),
-    "n_out_of_bounds": _int("Detections dropped because their position lies outside the image"),
-    "image_filename": _text(
-        "Relative path of the 9-channel tensor (empty with --no-full-images or on failure)"
-    ),
-    "error": _text("Error message of a failed job (job, file, reason)"),
-    "notes": _text("Warnings met while building the job (missing products, empty catalogs, no truth, ...)"),
-    "split": _text("train, val or test"),
-}

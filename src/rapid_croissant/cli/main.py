@@ -49,12 +49,14 @@ def _register() -> None:
         demo,
         evaluate,
         report,
+        score,
         simulate,
         train,
         validate,
     )
 
-    for mod in (simulate, build, croissant, validate, composition, train, evaluate, compare, report, demo):
+    commands = (simulate, build, croissant, validate, composition, train, evaluate, score, compare, report, demo)
+    for mod in commands:
         cli.add_command(mod.command)
 
 

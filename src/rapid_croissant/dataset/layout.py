@@ -37,6 +37,7 @@ PSFS_DIR = "psfs"
 CATALOGS_DIR = "catalogs"
 CUTOUTS_DIR = "cutouts"
 PARTS_DIR = ".parts"
+SCORES_DIR = "scores"
 
 CANDIDATES_CSV = "candidates.csv"
 CANDIDATES_PARQUET = "candidates.parquet"
@@ -201,6 +202,11 @@ class Layout:
     def cutout_meta(self) -> Path:
         """``cutouts/store.json``: dtype, scale, channels, size, counts."""
         return self.cutouts_dir / CUTOUT_META_FILE
+
+    # scores of a trained model (rapid-croissant score) ----------------------------------------------------
+    def scores(self, run_name: str) -> Path:
+        """``scores/<run folder name>.parquet``: every candidate's score and predicted label from one run."""
+        return self.root / SCORES_DIR / f"{run_name}.parquet"
 
     # build in progress ---------------------------------------------------------------------------------
     def part_candidates(self, jid: str) -> Path:

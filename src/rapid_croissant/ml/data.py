@@ -60,11 +60,14 @@ def _check_choice(value: str, name: str, choices: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
-def select_candidates(df: pd.DataFrame, *, algorithm: str, protocol: str = "A") -> pd.DataFrame:
+def select_candidates(
+    df: pd.DataFrame, *, algorithm: str, protocol: str = "A", labelled_only: bool = True
+) -> pd.DataFrame:
     """Labelled candidates of one algorithm under a protocol, with ``target`` (0/1), ``cx`` and ``cy`` added.
 
     A: zogy/sfft keep rows that algorithm detected, with its own label and position; both keeps every row
     with the merged label and position. B: only rows detected by both, each algorithm its own label.
+    ``labelled_only=False`` (scoring) also keeps unknown labels, with ``target`` -1.
     """
     _check_choice(algorithm, "algorithm", schema.CANDIDATE_SETS)
     _check_choice(protocol, "protocol", PROTOCOLS)
@@ -81,7 +84,10 @@ def select_candidates(df: pd.DataFrame, *, algorithm: str, protocol: str = "A") 
         else (f"{algorithm}_label",) + tuple(f"{algorithm}_{c}" for c in ("x", "y"))
     )
     label = pd.to_numeric(df[label_col], errors="coerce")
-    keep &= label.isin([schema.LABEL_REAL, schema.LABEL_BOGUS]).fillna(False)
+    if labelled_only:
+        keep &= label.isin([schema.LABEL_REAL, schema.LABEL_BOGUS]).fillna(False)
+    else:
+        label = label.fillna(schema.LABEL_UNKNOWN)
     out = df[keep.to_numpy(dtype=bool)].copy()
     out["target"] = label[keep.to_numpy(dtype=bool)].astype(np.int64).to_numpy()
     out["cx"] = out[xcol].astype(float)

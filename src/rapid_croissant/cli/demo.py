@@ -63,7 +63,15 @@ def _headline(comparison: dict) -> list[str]:
     show_default=True,
     help="Bootstrap resamples of test jobs for the intervals.",
 )
-def command(out_dir, n, size, seed, epochs, n_boot):
+@click.option(
+    "--models",
+    multiple=True,
+    type=click.Choice(("gbt", "cnn")),
+    default=("gbt", "cnn"),
+    show_default=True,
+    help="Classifiers to compare (repeat; gbt alone is the quick look).",
+)
+def command(out_dir, n, size, seed, epochs, n_boot, models):
     """Simulate RAPID jobs and run the whole pipeline on them, printing where everything is."""
     from rapid_croissant.config import BuildConfig
     from rapid_croissant.dataset.validate import validate_dataset
@@ -98,7 +106,7 @@ def command(out_dir, n, size, seed, epochs, n_boot):
         comparison = json.loads(comp_json.read_text())
     else:
         comparison = compare(
-            dataset, out_dir=comp_dir, epochs=epochs, n_boot=n_boot, seed=seed, progress=True
+            dataset, out_dir=comp_dir, models=models, epochs=epochs, n_boot=n_boot, seed=seed, progress=True
         )
     _step("5/6 report")
     report = write_report(dataset, comparison=comp_json)

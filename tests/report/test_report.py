@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import subprocess
@@ -104,12 +105,13 @@ def test_report_renders_in_a_browser(built_dataset, tmp_path):
     assert errors == []
 
 
-def test_report_finds_the_runs_of_a_moved_dataset(built_dataset, tmp_path):
+def test_report_renders_only_the_comparison_even_when_runs_and_dataset_moved(built_dataset, tmp_path):
     from rapid_croissant.ml.compare import compare
+    from rapid_croissant.ml.tables import fom_rows, run_rows
 
     src = tmp_path / "ds"
     shutil.copytree(built_dataset, src)
-    compare(
+    result = compare(
         src,
         out_dir=src / "comparison",
         models=("gbt",),
@@ -120,6 +122,13 @@ def test_report_finds_the_runs_of_a_moved_dataset(built_dataset, tmp_path):
     )
     moved = tmp_path / "elsewhere" / "ds"
     shutil.move(src, moved)
+    shutil.rmtree(moved / "comparison" / "runs")  # the report needs comparison.json, not the run folders
     page = write_report(moved, output=tmp_path / "report.html").read_text()
     for title in ("ROC curves", "Completeness after the classifier", "False positives per image"):
         assert f"<h2>{title}</h2>" in page
+    assert "<h2>RAPID's figure of merit" in page and "24.68" in page and "25.38" in page
+    markdown = (moved / "comparison" / "comparison.md").read_text()
+    for row in run_rows(result) + fom_rows(result):  # one table definition, rendered twice
+        cells = [html.escape(str(v)) for v in row.values()]
+        assert "".join(f"<td>{c}</td>" for c in cells) in page
+        assert "| " + " | ".join(str(v) for v in row.values()) + " |" in markdown

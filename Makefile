@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 bench: $(STAMP)
-	$(PY) benchmarks/run_benchmarks.py --out BENCHMARKS.md
+	$(PY) benchmarks/run_benchmarks.py --json benchmarks/results.json --table BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache

@@ -90,7 +90,8 @@ def warm_inputs(job_dirs) -> float:
 
 
 def _tensor_pass_once(job_dir: Path, out_dir: Path) -> float:
-    """The build's own tensor pass alone (``build.tensors.write_image_outputs``: images, masks, psfs of a job)."""
+    """The build's own tensor pass alone (``build.tensors.write_image_outputs``: images, masks, psfs of a
+    job)."""
     from rapid_croissant.pipeline.tensors import write_image_outputs
 
     job = io.open_job(job_dir)
@@ -145,57 +146,6 @@ def wait_for_quiet(max_wait: float, *, threshold: float = 0.3, window: float = 3
         waited = time.perf_counter() - t0
         if busy is None or busy < threshold or waited >= max_wait:
             return {"waited_s": waited, "busy_cores": busy, "quiet": busy is not None and busy < threshold}
-
-
-_TOUCH = (
-    "import time, numpy as np\n"
-    "n = 600 * 2**20 // 4\n"
-    "out = []\n"
-    "for pause in (0.0, 15.0):\n"
-    "    time.sleep(pause)\n"
-    "    t = time.perf_counter(); a = np.empty(n, np.float32); a.fill(1.0); t1 = time.perf_counter()\n"
-    "    a.fill(2.0); t2 = time.perf_counter(); del a\n"
-    "    out += [t1 - t, t2 - t1]\n"
-    "print(*out)\n"
-)
-
-
-def memory_touch_check() -> dict:
-    """Seconds to allocate and fill 600 MB of new memory (at once, then after 15 s idle) and to fill it again:
-    shows what first-touching memory costs on this machine (a VM can hand idle memory back to its host)."""
-    out = subprocess.run([sys.executable, "-c", _TOUCH], capture_output=True, text=True, check=True).stdout
-    first, again, after_idle, again_idle = (float(x) for x in out.split())
-    return {
-        "first_touch_s": first,
-        "second_pass_s": again,
-        "first_touch_after_idle_s": after_idle,
-        "second_pass_after_idle_s": again_idle,
-    }
-
-
-_SPIN = (
-    "import time, numpy as np\n"
-    "a = np.random.default_rng(0).random(20000, dtype=np.float32)\n"
-    "t = time.perf_counter()\n"
-    "for _ in range(60000): np.sin(a, out=a)\n"
-    "print(time.perf_counter() - t)\n"
-)
-
-
-def cpu_check() -> dict:
-    """Throughput of two concurrent copies of a compute-bound loop over one copy (2.0 on two free cores):
-    tells how much of a second core the machine had to give at that moment."""
-
-    def run(k: int) -> list[float]:
-        procs = [
-            subprocess.Popen([sys.executable, "-c", _SPIN], stdout=subprocess.PIPE, text=True)
-            for _ in range(k)
-        ]
-        return [float(p.communicate()[0]) for p in procs]
-
-    one = run(1)[0]
-    two = max(run(2))
-    return {"one_s": one, "two_s": two, "throughput": 2 * one / two}
 
 
 class _TreeSampler(threading.Thread):
@@ -352,7 +302,7 @@ def measure_floor_and_builds(
     floor_runs: dict = {"read_only": [], "memmap": [], "in_memory": [], "tensor_pass": []}
     build_runs: dict = {w: [] for w in worker_counts}
     _read_once(job_dir)  # warm the page cache, as the builds see it
-    checks, waits = [], []
+    waits = []
     for r in range(repeats):
         if quiet_wait > 0:
             waits.append(wait_for_quiet(quiet_wait))
@@ -360,16 +310,12 @@ def measure_floor_and_builds(
                 f"round {r + 1}/{repeats}: waited {waits[-1]['waited_s']:.0f} s for a quiet machine "
                 f"(other processes: {waits[-1]['busy_cores'] or 0:.2f} cores)"
             )
-        checks.append(cpu_check())
-        _log(
-            f"round {r + 1}/{repeats}: two copies of a compute loop ran at x{checks[-1]['throughput']:.2f} "
-            f"the throughput of one (2.0 = two free cores)"
-        )
         one = _floor_round(job_dir, scratch / "floor.npy")
         for k, v in one.items():
             floor_runs[k].append(v)
         _log(
-            f"round {r + 1}/{repeats}: floor {job_dir.name}: read {one['read_only']:.2f} s, read+memmap write "
+            f"round {r + 1}/{repeats}: floor {job_dir.name}: read {one['read_only']:.2f} s, read+memmap "
+            "write "
             f"{one['memmap']:.2f} s, read+np.save {one['in_memory']:.2f} s; the build's tensor pass "
             f"{one['tensor_pass']:.2f} s"
         )
@@ -380,9 +326,11 @@ def measure_floor_and_builds(
             jobs = run["job_seconds"]
             _log(
                 f"round {r + 1}/{repeats}: {w} worker(s): {run['wall_s']:.1f} s wall for {n_jobs} jobs "
-                f"({run['wall_s'] / n_jobs:.2f} s/job; in-job {np.mean(list(jobs.values()) or [np.nan]):.2f} s), "
+                f"({run['wall_s'] / n_jobs:.2f} s/job; in-job "
+                f"{np.mean(list(jobs.values()) or [np.nan]):.2f} s), "
                 f"peak RSS per worker {run['peak_rss_worker'] / 1e9:.2f} GB "
-                f"(anonymous {run['peak_anon_worker'] / 1e9:.2f} GB), main {run['peak_rss_main'] / 1e9:.2f} GB; "
+                f"(anonymous {run['peak_anon_worker'] / 1e9:.2f} GB), main "
+                f"{run['peak_rss_main'] / 1e9:.2f} GB; "
                 f"other processes used {run['others_cores'] or 0:.2f} cores meanwhile"
             )
             build_runs[w].append(run)
@@ -395,7 +343,6 @@ def measure_floor_and_builds(
     return {
         "floor": floor,
         "builds": {w: _build_summary(runs, n_jobs) for w, runs in build_runs.items()},
-        "cpu_checks": checks,
         "quiet_waits": waits,
     }
 

@@ -79,10 +79,30 @@ def measure_cnn(
                     model(torch.cat([cutout, valid], 1), feats)
             return time.perf_counter() - t0
 
+        def channels_last_pass(n: int) -> float:
+            """n training steps with the model and the inputs in channels-last layout (what CUDA gets)."""
+            cl = torch.channels_last
+            model.to(memory_format=cl)
+            model.train()
+            t0 = time.perf_counter()
+            for i in range(n):
+                cutout, valid, feats, label = batches[i % len(batches)]
+                optimizer.zero_grad()
+                loss = loss_fn(
+                    model(torch.cat([cutout, valid], 1).contiguous(memory_format=cl), feats), label
+                )
+                loss.backward()
+                optimizer.step()
+            seconds = time.perf_counter() - t0
+            model.to(memory_format=torch.contiguous_format)
+            return seconds
+
         train_pass(warmup)
         busy0, own0, wall0 = _busy_cpu_seconds(), time.process_time(), time.perf_counter()
         train = [steps * batch_size / train_pass(steps) for _ in range(repeats)]
         train_noaug = [steps * batch_size / train_pass(steps, augment=False) for _ in range(repeats)]
+        channels_last_pass(2)
+        train_cl = [steps * batch_size / channels_last_pass(steps) for _ in range(repeats)]
         torch.set_num_threads(1)
         train_pass(2)
         train_1 = [steps * batch_size / train_pass(steps) for _ in range(repeats)]
@@ -106,6 +126,7 @@ def measure_cnn(
             "train_per_s": max(train),
             "train_runs": train,
             "train_noaug_per_s": max(train_noaug),
+            "train_channels_last_per_s": max(train_cl),  # no augmentation, as train_noaug_per_s
             "train_1thread_per_s": max(train_1),
             "infer_per_s": max(infer),
             "infer_runs": infer,
@@ -116,7 +137,8 @@ def measure_cnn(
     _log(
         f"CNN ({res['n_parameters']:,} parameters, {in_channels} channels 64x64, batch {batch_size}, "
         f"{threads} threads): train {res['train_per_s']:,.0f} cutouts/s (no augmentation "
-        f"{res['train_noaug_per_s']:,.0f}/s), inference {res['infer_per_s']:,.0f}/s; other processes used "
+        f"{res['train_noaug_per_s']:,.0f}/s, channels-last {res['train_channels_last_per_s']:,.0f}/s), "
+        f"inference {res['infer_per_s']:,.0f}/s; other processes used "
         f"{others or 0:.2f} cores meanwhile"
     )
     return res

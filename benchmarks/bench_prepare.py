@@ -23,7 +23,8 @@ def _log(msg: str) -> None:
 
 
 def _simulate(out: Path, *, n: int, size: int, seed: int) -> float:
-    """Simulate into ``out`` (through a temporary folder, so an interrupted run is redone); returns seconds."""
+    """Simulate into ``out`` (through a temporary folder, so an interrupted run is redone); returns
+    seconds."""
     from rapid_croissant.simulate.core import simulate_jobs
 
     tmp = out.with_name(out.name + ".tmp")
@@ -45,7 +46,8 @@ def _job_dirs(root: Path) -> list[Path]:
 
 
 def simulated(cache: Path, *, size: int, n: int, seed: int) -> tuple[Path, dict]:
-    """The folder of ``n`` simulated jobs at ``size`` (simulated now unless cached); returns (folder, info)."""
+    """The folder of ``n`` simulated jobs at ``size`` (simulated now unless cached); returns (folder,
+    info)."""
     out = cache / f"sim{size}_n{n}_seed{seed}"
     stamp = out / "bench_simulation.json"
     if stamp.is_file():

@@ -22,7 +22,8 @@ def _log(msg: str) -> None:
 
 
 def _best(fn, repeats: int) -> tuple[float, list[float]]:
-    """Seconds of ``fn()`` after one untimed warm-up call (page cache, memmaps, imports): best of ``repeats``."""
+    """Seconds of ``fn()`` after one untimed warm-up call (page cache, memmaps, imports): best of
+    ``repeats``."""
     fn()
     times = []
     for _ in range(repeats):
@@ -49,7 +50,8 @@ def _accepts(fn, name: str) -> bool:
 
 
 def loader_precompute(dataset: Path, *, repeats: int, max_rows: int | None, use_store: bool) -> dict:
-    """``precompute_cutouts(dataset, rows, algorithm='both')`` for all (or ``max_rows``) candidates, warm cache.
+    """``precompute_cutouts(dataset, rows, algorithm='both')`` for all (or ``max_rows``) candidates, warm
+    cache.
 
     use_store=False reads the full-frame tensors; use_store=True lets the loader read the cutout store
     (older loaders without the option always read the tensors).
@@ -101,7 +103,8 @@ def loader_store(dataset: Path, *, repeats: int, max_rows: int | None, seed: int
 
 
 def _rows_per_second(fn, n_rows: int, *, min_seconds: float, repeats: int) -> dict:
-    """Rows/s of ``fn`` (which reads ``n_rows`` rows): loops of at least ``min_seconds``, best of ``repeats``."""
+    """Rows/s of ``fn`` (which reads ``n_rows`` rows): loops of at least ``min_seconds``, best of
+    ``repeats``."""
     fn()
     rates = []
     for _ in range(repeats):
@@ -145,7 +148,8 @@ def write_croissant(dataset: Path, log_path: Path) -> dict:
 
 
 def records_mlcroissant(dataset: Path, *, n_records: int, repeats: int) -> dict:
-    """Records/s of ``mlc.Dataset(jsonld=croissant.json).records('transient_candidates')``, first ``n`` records."""
+    """Records/s of ``mlc.Dataset(jsonld=croissant.json).records('transient_candidates')``, first ``n``
+    records."""
     import logging
 
     import mlcroissant as mlc

@@ -1,13 +1,14 @@
 #!/usr/bin/env python
-"""``make bench``: measure the build, the loaders, record reading and the CNN, and write BENCHMARKS.md.
+"""``make bench``: measure the build, the loaders, record reading and the CNN; write JSON and a short table.
 
-    .venv/bin/python benchmarks/run_benchmarks.py --out BENCHMARKS.md [--cache .bench] [--n-jobs 4]
-                                                  [--repeats 3] [--skip-4088]
+    .venv/bin/python benchmarks/run_benchmarks.py [--json benchmarks/results.json] [--table BENCHMARKS.md]
+                                                  [--cache .bench] [--n-jobs 4] [--repeats 3] [--skip-4088]
 
 Inputs are simulated once into the cache folder and reused: one 4089x4089 job (about 3 minutes and 15 GB
-peak, for SFFT) copied into ``--n-jobs`` job folders, and 12 jobs at 513x513. Every figure written to the
-report comes from this run; the raw results are kept in ``<cache>/results.json``. The script exits 0 and
-writes what it measured even when a goal is missed or a step fails (the failure is reported).
+peak, for SFFT) copied into ``--n-jobs`` job folders, and 12 jobs at 513x513. Every result of the run goes
+to the JSON file (paths relative to the cache folder); the figures-against-goals table (benchmarks/table.py)
+replaces the block between the table markers of ``--table``. The script exits 0 and writes what it measured
+even when a goal is missed or a step fails (the failure is recorded).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import sys
 import time
@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 import bench_build  # noqa: E402
 import bench_prepare  # noqa: E402
 import bench_read  # noqa: E402
-from bench_report import render  # noqa: E402
+from table import markdown  # noqa: E402
 
 SMALL = "513"
 LARGE = "4089"
@@ -38,54 +38,6 @@ LARGE = "4089"
 
 def _log(msg: str) -> None:
     print(f"[bench] {msg}", flush=True)
-
-
-def machine() -> dict:
-    import numpy
-    import pyarrow
-
-    info = {
-        "nproc": os.cpu_count(),
-        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "pyarrow": pyarrow.__version__,
-        "platform": platform.platform(),
-        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-    }
-    from importlib import metadata
-
-    for dist in ("torch", "astropy", "mlcroissant", "psutil", "pandas", "scipy"):
-        try:
-            info[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            info[dist] = "not installed"
-    try:
-        cpu = Path("/proc/cpuinfo").read_text()
-        info["cpu_model"] = next(
-            (ln.split(":", 1)[1].strip() for ln in cpu.splitlines() if ln.startswith("model name")), "unknown"
-        )
-        mem = Path("/proc/meminfo").read_text()
-        kb = next(int(ln.split()[1]) for ln in mem.splitlines() if ln.startswith("MemTotal"))
-        info["mem_total_gib"] = kb / 2**20
-    except OSError:
-        info.setdefault("cpu_model", "unknown")
-    damon = Path("/sys/kernel/mm/damon/admin/kdamonds/0/contexts/0/schemes/0/action")
-    try:  # read-only look at how this (virtual) machine manages memory
-        info["damon_action"] = damon.read_text().strip() if damon.is_file() else None
-    except OSError:
-        info["damon_action"] = None
-    info["virtio_balloon"] = Path("/sys/bus/virtio/drivers/virtio_balloon").exists()
-    try:
-        import numpy as np
-
-        cfg = np.show_config(mode="dicts")
-        blas = cfg.get("Build Dependencies", {}).get("blas", {})
-        info["numpy_blas"] = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-    except Exception:  # noqa: BLE001
-        info["numpy_blas"] = "unknown"
-    return info
 
 
 def load_average() -> list[float]:
@@ -120,7 +72,7 @@ def measure_size(
     quiet_wait: float,
 ) -> dict:
     """Every figure of one image size: floor, builds, bytes, cutout stores and loaders, records."""
-    res: dict = {"input": str(in_dir), "n_jobs": n_jobs, "load_average_start": load_average()}
+    res: dict = {"input": in_dir.name, "n_jobs": n_jobs, "load_average_start": load_average()}
     jobs = sorted(p for p in in_dir.iterdir() if p.is_dir() and p.name.startswith("jid"))[:n_jobs]
     res["input_bytes_per_job"] = bench_prepare.input_bytes(jobs[0])
     dataset = work / "dataset"
@@ -186,7 +138,8 @@ def measure_size(
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="BENCHMARKS.md", help="report to write (Markdown)")
+    p.add_argument("--json", default="benchmarks/results.json", help="every result of the run (JSON)")
+    p.add_argument("--table", default="BENCHMARKS.md", help="Markdown file whose table block is replaced")
     p.add_argument("--cache", default=".bench", help="folder of the simulated inputs and the built datasets")
     p.add_argument(
         "--n-jobs", type=int, default=4, help="4089x4089 jobs to build (copies of one simulated job)"
@@ -210,7 +163,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--report-only",
         action="store_true",
-        help="measure nothing: rewrite the report from <cache>/results.json",
+        help="measure nothing: rewrite the table from the --json results",
     )
     p.add_argument("--seed", type=int, default=bench_prepare.SIM_SEED, help="seed of the 4088 simulation")
     args = p.parse_args(argv)
@@ -219,28 +172,46 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+START, END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
+
+
+def write_table(path: Path, results: dict) -> None:
+    """Replace the block between the table markers of ``path`` (or write a file holding only the table)."""
+    block = f"{START}\n{markdown(results)}{END}"
+    text = path.read_text() if path.is_file() else ""
+    if START in text and END in text:
+        text = text.split(START, 1)[0] + block + text.split(END, 1)[1]
+    else:
+        text = f"# Benchmarks\n\n{block}\n"
+    path.write_text(text)
+
+
+def _relative(obj, root: Path):
+    """Paths inside the results, relative to the cache folder (no absolute path of this machine)."""
+    if isinstance(obj, dict):
+        return {k: _relative(v, root) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_relative(v, root) for v in obj]
+    if isinstance(obj, Path | str) and str(obj).startswith(str(root)):
+        return str(Path(obj).relative_to(root))
+    return obj
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    out, cache = Path(args.out).resolve(), Path(args.cache).resolve()
+    json_path, table_path, cache = (Path(p).resolve() for p in (args.json, args.table, args.cache))
     os.chdir(ROOT)  # generate_croissant.py is run from the repository
     if args.report_only:
-        out.write_text(render(json.loads((cache / "results.json").read_text())))
-        _log(f"wrote {out} from {cache / 'results.json'}")
+        write_table(table_path, json.loads(json_path.read_text()))
+        _log(f"wrote the table of {table_path} from {json_path}")
         return 0
     cache.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
     results: dict = {
         "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "argv": [sys.executable, *sys.argv],
-        "args": vars(args),
-        "machine": machine(),
+        "args": {k: v for k, v in vars(args).items() if k not in ("json", "table", "cache")},
         "sizes": {},
     }
-    _log(
-        f"machine: {results['machine']['cpu_model']}, {results['machine']['nproc']} CPUs, "
-        f"{results['machine'].get('mem_total_gib', 0):.1f} GiB; load average {load_average()}"
-    )
-    step(results, "memory_touch", bench_build.memory_touch_check)
     inputs: dict = {}
     small = step(
         inputs,
@@ -256,10 +227,7 @@ def main(argv=None) -> int:
         sim = step(inputs, "sim4088", bench_prepare.simulated, cache, size=4088, n=1, seed=args.seed)
         if sim is not None:
             large = step(inputs, "replicated", bench_prepare.replicated, cache, sim[0], n_jobs=args.n_jobs)
-    results["inputs"] = {k: ([str(v[0]), v[1]] if isinstance(v, tuple) else v) for k, v in inputs.items()}
-    if isinstance(results["inputs"].get("replicated"), Path):
-        results["inputs"]["replicated"] = str(results["inputs"]["replicated"])
-
+    results["inputs"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in inputs.items()}
     if large is not None:
         _log(f"=== {LARGE}x{LARGE}: {args.n_jobs} jobs ===")
         results["sizes"][LARGE] = measure_size(
@@ -291,9 +259,10 @@ def main(argv=None) -> int:
             step(results, "cnn", bench_cnn.measure_cnn, dataset, threads=2, repeats=args.repeats)
     results["seconds"] = time.perf_counter() - t_start
     results["finished"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    (cache / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    out.write_text(render(results))
-    _log(f"wrote {out} and {cache / 'results.json'} in {results['seconds'] / 60:.1f} min")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(_relative(results, cache), indent=1, default=str) + "\n")
+    write_table(table_path, results)
+    _log(f"wrote {json_path} and the table of {table_path} in {results['seconds'] / 60:.1f} min")
     return 0
 
 

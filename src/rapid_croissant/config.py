@@ -148,7 +148,9 @@ class TrainConfig:
         for name, allowed in choices.items():
             value = getattr(self, name)
             if value not in allowed:
-                raise ConfigError(f"{name} must be one of {allowed}, got {value!r}{did_you_mean(value, allowed)}")
+                raise ConfigError(
+                    f"{name} must be one of {allowed}, got {value!r}{did_you_mean(value, allowed)}"
+                )
         for name in ("epochs", "batch_size", "cutout_size", "gbt_max_iter", "num_threads", "patience"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -7,8 +7,8 @@ import torch
 from click.testing import CliRunner
 
 from rapid_croissant.cli.main import cli
-from rapid_croissant.errors import ConfigError, RapidCroissantError
 from rapid_croissant.config import TrainConfig
+from rapid_croissant.errors import ConfigError, RapidCroissantError
 from rapid_croissant.ml.device import autocast, memory_format, resolve_device
 
 
@@ -21,7 +21,9 @@ def test_cpu_is_the_default_and_keeps_float32_and_the_default_layout():
 
 
 def test_auto_picks_an_available_device():
-    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    expected = (
+        "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    )
     assert resolve_device("auto").type == expected
 
 

@@ -35,7 +35,9 @@ def features_only(ml_dataset, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gbt_run(ml_dataset, tmp_path_factory):
-    return train(ml_dataset, TrainConfig(algorithm="both", model="gbt"), run_root=tmp_path_factory.mktemp("r"))
+    return train(
+        ml_dataset, TrainConfig(algorithm="both", model="gbt"), run_root=tmp_path_factory.mktemp("r")
+    )
 
 
 def test_evaluate_bootstraps_once_for_every_metric(gbt_run, ml_dataset, monkeypatch):
@@ -52,7 +54,12 @@ def test_evaluate_bootstraps_once_for_every_metric(gbt_run, ml_dataset, monkeypa
     assert set(metrics) == set(METRIC_NAMES)  # balanced accuracy included
     test = RunFolder(gbt_run).predictions("test")
     direct = group_bootstrap(
-        test["label"], test["score"], test["jid"].to_numpy(str), n_boot=300, seed=4, threshold=result["threshold"]
+        test["label"],
+        test["score"],
+        test["jid"].to_numpy(str),
+        n_boot=300,
+        seed=4,
+        threshold=result["threshold"],
     )
     for name in METRIC_NAMES:
         assert metrics[name] == pytest.approx(direct[name], nan_ok=True)
@@ -86,8 +93,12 @@ def test_gbt_trains_and_evaluates_without_full_images(features_only, tmp_path):
 
 
 def test_cnn_without_full_images_is_a_clean_error(features_only, tmp_path):
-    with pytest.raises(RapidCroissantError, match="no image tensor for 8 of 8 jobs.*--no-full-images.*--model gbt"):
+    with pytest.raises(
+        RapidCroissantError, match="no image tensor for 8 of 8 jobs.*--no-full-images.*--model gbt"
+    ):
         train(features_only, TrainConfig(algorithm="zogy", model="cnn", epochs=1), run_root=tmp_path)
-    out = CliRunner().invoke(cli, ["train", "-d", str(features_only), "--model", "cnn", "--runs", str(tmp_path)])
+    out = CliRunner().invoke(
+        cli, ["train", "-d", str(features_only), "--model", "cnn", "--runs", str(tmp_path)]
+    )
     assert out.exit_code == 1 and out.output.startswith("error: ") and "Traceback" not in out.output
     assert not any(tmp_path.iterdir())  # no half-made run folder

@@ -32,11 +32,16 @@ def test_m50_m80_m20_interpolate_between_bin_centres_and_identical_jobs_give_a_z
         assert entry["low"] == pytest.approx(expected) and entry["high"] == pytest.approx(expected)
         assert "reason" not in entry
     assert out["curve"]["completeness"] == pytest.approx([1.0, 0.5, 0.0])
-    assert all(lo <= c <= hi for lo, c, hi in zip(out["curve"]["low"], [1, 0.5, 0], out["curve"]["high"], strict=True))
+    assert all(
+        lo <= c <= hi
+        for lo, c, hi in zip(out["curve"]["low"], [1, 0.5, 0], out["curve"]["high"], strict=True)
+    )
 
 
 def test_different_jobs_give_an_interval_around_the_value():
-    mag, det, jids = _jobs(_job("a", (1.0, 1.0, 0.0)), _job("b", (1.0, 0.25, 0.0)), _job("c", (0.75, 0.5, 0.0)))
+    mag, det, jids = _jobs(
+        _job("a", (1.0, 1.0, 0.0)), _job("b", (1.0, 0.25, 0.0)), _job("c", (0.75, 0.5, 0.0))
+    )
     out = completeness_summary(mag, det, jids, EDGES, n_boot=500, seed=0)
     m50 = out["m50"]
     assert m50["low"] <= m50["value"] <= m50["high"] and m50["high"] > m50["low"]
@@ -44,8 +49,10 @@ def test_different_jobs_give_an_interval_around_the_value():
 
 @pytest.mark.parametrize(
     ("fractions", "reason"),
-    [((1.0, 1.0, 1.0), "stays at or above 80% down to the faintest bin (23.50 mag)"),
-     ((0.5, 0.25, 0.0), "is below 80% already in the brightest bin (21.50 mag: 0.50)")],
+    [
+        ((1.0, 1.0, 1.0), "stays at or above 80% down to the faintest bin (23.50 mag)"),
+        ((0.5, 0.25, 0.0), "is below 80% already in the brightest bin (21.50 mag: 0.50)"),
+    ],
 )
 def test_a_magnitude_that_cannot_be_measured_is_nan_with_its_reason(fractions, reason):
     mag, det, jids = _job("a", fractions)
@@ -59,7 +66,9 @@ def test_false_positives_per_image_and_m_th():
     out = false_positive_summary(mags, ["a"] * 30, ["a", "b"], n_boot=300, seed=2)
     assert out["n_images"] == 2 and out["per_job"] == {"a": 30, "b": 0}
     assert out["fp_per_image"]["value"] == pytest.approx(15.0)
-    assert out["fp_per_image"]["low"] == pytest.approx(0.0) and out["fp_per_image"]["high"] == pytest.approx(30.0)
+    assert out["fp_per_image"]["low"] == pytest.approx(0.0) and out["fp_per_image"]["high"] == pytest.approx(
+        30.0
+    )
     # cumulative per image: 9 at 21.8 (18 in a / 2), 10 at 22.0 (20 / 2)
     assert out["m_th_10"]["value"] == pytest.approx(22.0)
     one = false_positive_summary(mags, ["a"] * 30, ["a"], n_boot=50)
@@ -69,7 +78,10 @@ def test_false_positives_per_image_and_m_th():
 def test_m_th_never_reached_has_a_reason():
     out = false_positive_summary([22.0, 23.0], ["a", "a"], ["a", "b"], n_boot=50)
     assert out["fp_per_image"]["value"] == pytest.approx(1.0)
-    assert np.isnan(out["m_th_10"]["value"]) and "fewer than 10 false positives per image" in out["m_th_10"]["reason"]
+    assert (
+        np.isnan(out["m_th_10"]["value"])
+        and "fewer than 10 false positives per image" in out["m_th_10"]["reason"]
+    )
 
 
 def test_published_values_are_rapids():

@@ -169,7 +169,8 @@ def test_ece_zero_when_each_bin_is_calibrated():
 
 def test_ece_hand_example():
     # 5 bins of width 0.2. Bin [0, 0.2): p 0.1, 0.1, reals 1/2 -> |0.5 - 0.1| * 2/5 = 0.16.
-    # Bin [0.6, 0.8): p 0.65, no real -> 0.65 * 1/5 = 0.13. Bin [0.8, 1]: p 0.9, 0.9, both real -> 0.1 * 2/5 = 0.04.
+    # Bin [0.6, 0.8): p 0.65, no real -> 0.65 * 1/5 = 0.13. Bin [0.8, 1]: p 0.9, 0.9, both real -> 0.1 *
+    # 2/5 = 0.04.
     y = [1, 0, 1, 1, 0]
     p = [0.1, 0.1, 0.9, 0.9, 0.65]
     assert expected_calibration_error(y, p, n_bins=5) == pytest.approx(0.33)
@@ -391,7 +392,8 @@ def test_completeness_curve_counts_and_wilson_interval():
     assert curve["n_truth"].tolist() == [3, 1, 1, 1] + [0] * 9 + [2]
     assert curve["n_detected"].tolist() == [2, 1, 0, 0] + [0] * 9 + [1]
     assert curve["completeness"].iloc[0] == pytest.approx(2 / 3)
-    # Wilson 95 % for 2/3: centre (2/3 + 1.9208/3)/(1 + 3.8415/3) = 0.5731, half-width 0.3654 -> (0.2077, 0.9385)
+    # Wilson 95 % for 2/3: centre (2/3 + 1.9208/3)/(1 + 3.8415/3) = 0.5731, half-width 0.3654 -> (0.2077,
+    # 0.9385)
     assert curve["low"].iloc[0] == pytest.approx(0.2077, abs=1e-4)
     assert curve["high"].iloc[0] == pytest.approx(0.9385, abs=1e-4)
     for i in (0, 1, 2, 13):

@@ -16,7 +16,9 @@ def test_roc_has_a_log_false_positive_axis_and_survives_fpr_zero(tmp_path):
 
 
 def test_completeness_has_wilson_bands():
-    curve = completeness_curve([21.2, 21.7, 22.4, 22.6], [True, True, True, False], bin_width=1.0, mag_range=(21, 23))
+    curve = completeness_curve(
+        [21.2, 21.7, 22.4, 22.6], [True, True, True, False], bin_width=1.0, mag_range=(21, 23)
+    )
     entry = {"curve": curve.to_dict(orient="list"), "m50": {"value": None, "reason": "x"}}
     fig = plots.completeness_figure({"t": {"detection_zogy": entry, "classifier_zogy": entry}})
     ax = fig.axes[0]

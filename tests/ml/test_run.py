@@ -1,4 +1,5 @@
-"""Run folders, the training config (misspellings suggest the right name) and train's ownership: no test numbers."""
+"""Run folders, the training config (misspellings suggest the right name) and train's ownership: no test
+numbers."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ def test_run_folders_get_distinct_names_and_name_their_files(tmp_path):
     ],
 )
 def test_misspelled_config_keys_and_values_suggest_the_right_name(values, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
+    with pytest.raises(
+        ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")
+    ):
         TrainConfig.from_mapping(values)
 
 
@@ -55,7 +58,9 @@ def test_config_file_toml_and_json_with_command_line_winning(tmp_path):
     assert (config.model, config.epochs, config.threshold_rule) == ("gbt", 7, "fnr5")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"gbt_maxiter": 10}))
-    with pytest.raises(ConfigError, match=r"bad.json: unknown training option 'gbt_maxiter' \(did you mean 'gbt_max_iter'"):
+    with pytest.raises(
+        ConfigError, match=r"bad.json: unknown training option 'gbt_maxiter' \(did you mean 'gbt_max_iter'"
+    ):
         TrainConfig.from_file(bad)
 
 

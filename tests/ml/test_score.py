@@ -1,4 +1,5 @@
-"""score: every candidate's score and predicted label at the run's threshold, on data with and without truth."""
+"""score: every candidate's score and predicted label at the run's threshold, on data with and without
+truth."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def ml_dataset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gbt_run(ml_dataset, tmp_path_factory):
-    return train(ml_dataset, TrainConfig(algorithm="zogy", model="gbt"), run_root=tmp_path_factory.mktemp("r"))
+    return train(
+        ml_dataset, TrainConfig(algorithm="zogy", model="gbt"), run_root=tmp_path_factory.mktemp("r")
+    )
 
 
 def _copy(ml_dataset, tmp_path, edit) -> Layout:
@@ -64,7 +67,9 @@ def test_scores_a_dataset_without_truth(gbt_run, ml_dataset, tmp_path):
         return cand.assign(label=-1, zogy_label=-1, sfft_label=-1, has_truth=False)
 
     layout = _copy(ml_dataset, tmp_path, no_truth)
-    out = CliRunner().invoke(cli, ["score", str(gbt_run), "-d", str(layout.root), "-o", str(tmp_path / "s.parquet")])
+    out = CliRunner().invoke(
+        cli, ["score", str(gbt_run), "-d", str(layout.root), "-o", str(tmp_path / "s.parquet")]
+    )
     assert out.exit_code == 0, out.output
     table = pd.read_parquet(tmp_path / "s.parquet")
     assert (table["label"] == -1).all() and len(table) > 0 and table["predicted"].isin([0, 1]).all()

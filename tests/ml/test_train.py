@@ -1,4 +1,5 @@
-"""Training, run folders and test-split evaluation (ml/train.py, ml/models.py, ml/evaluate.py, CLI, seed script)."""
+"""Training, run folders and test-split evaluation (ml/train.py, ml/models.py, ml/evaluate.py, CLI, seed
+script)."""
 
 from __future__ import annotations
 

@@ -46,7 +46,9 @@ def format_evaluation(result: dict) -> str:
     if result.get("note"):
         lines.append(f"note: {result['note']}")
     for name, m in cls.get("metrics", {}).items():
-        lines.append(f"  {name:<20} {fmt_number(m['value'])}  [{fmt_number(m['low'])}, {fmt_number(m['high'])}]")
+        lines.append(
+            f"  {name:<20} {fmt_number(m['value'])}  [{fmt_number(m['low'])}, {fmt_number(m['high'])}]"
+        )
     for name, c in result.get("completeness", {}).items():
         lines.append(
             f"  {name:<22} detected {c['n_detected']}/{c['n_truth']}  m50 {fmt_interval(c['m50'], '.2f')}"

@@ -55,7 +55,19 @@ def _register() -> None:
         validate,
     )
 
-    commands = (simulate, build, croissant, validate, composition, train, evaluate, score, compare, report, demo)
+    commands = (
+        simulate,
+        build,
+        croissant,
+        validate,
+        composition,
+        train,
+        evaluate,
+        score,
+        compare,
+        report,
+        demo,
+    )
     for mod in commands:
         cli.add_command(mod.command)
 

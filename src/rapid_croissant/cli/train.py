@@ -74,7 +74,9 @@ def format_training(run, metrics: dict) -> str:
     help="JSON or TOML file of training options (TrainConfig names); options given here win.",
 )
 @click.pass_context
-def command(ctx, dataset_dir, algorithm, model, protocol, epochs, seed, run_root, no_augment, device, config_file):
+def command(
+    ctx, dataset_dir, algorithm, model, protocol, epochs, seed, run_root, no_augment, device, config_file
+):
     """Train on the train split, early-stop and pick the threshold on val (test numbers: `evaluate`)."""
     from rapid_croissant.config import TrainConfig
     from rapid_croissant.ml.run import RunFolder

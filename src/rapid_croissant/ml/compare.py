@@ -45,7 +45,9 @@ def _check(values, name: str, choices) -> tuple[str, ...]:
 def _run_one(dataset_dir: Path, config: TrainConfig, out: Path, n_boot: int) -> dict:
     entry = {"model": config.model, "protocol": config.protocol, "algorithm": config.algorithm}
     try:
-        run = train(dataset_dir, config, run_root=out / "runs" / f"protocol_{config.protocol}", progress=False)
+        run = train(
+            dataset_dir, config, run_root=out / "runs" / f"protocol_{config.protocol}", progress=False
+        )
     except RapidCroissantError as err:
         log.warning("%s/%s/%s not trained: %s", config.model, config.protocol, config.algorithm, err)
         return {**entry, "error": str(err)}
@@ -114,7 +116,8 @@ def compare(
     seed: int = 0,
     progress: bool | None = None,
 ) -> dict:
-    """Train + evaluate every combination, then write ``comparison.json`` and ``comparison.md`` into ``out_dir``."""
+    """Train + evaluate every combination, then write ``comparison.json`` and ``comparison.md`` into
+    ``out_dir``."""
     from tqdm.auto import tqdm
 
     models = _check(models, "models", MODELS)
@@ -167,7 +170,9 @@ def _completeness_plots(done: dict, models, protocols, out: Path) -> list[str]:
         if curves:
             title = f"ZOGY vs SFFT completeness, {model}, protocol {protocol} (test)"
             path = out / f"completeness_{model}_{protocol}.png"
-            written.append(plots.save(plots.completeness_figure({title: curves}, bands="classifier"), path).name)
+            written.append(
+                plots.save(plots.completeness_figure({title: curves}, bands="classifier"), path).name
+            )
     return written
 
 
@@ -176,5 +181,7 @@ def format_comparison(result: dict) -> str:
     n_jobs = [r["n_test_jobs"] for r in result["runs"] if "n_test_jobs" in r]
     caution = None
     if n_jobs and min(n_jobs) < MIN_JOBS_FOR_INTERVALS:
-        caution = f"Caution: a run has only {min(n_jobs)} test job(s); intervals over so few jobs mean little."
+        caution = (
+            f"Caution: a run has only {min(n_jobs)} test job(s); intervals over so few jobs mean little."
+        )
     return comparison_markdown(result, caution=caution)

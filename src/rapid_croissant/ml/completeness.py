@@ -1,4 +1,5 @@
-"""End-to-end curves of RAPID's figure of merit: completeness against injected magnitude, false positives per image.
+"""End-to-end curves of RAPID's figure of merit: completeness against injected magnitude, false positives
+per image.
 
 Completeness is measured against *all* injections (detected or not), so ``detected`` is one flag per truth
 source: found by the subtraction + detection step, optionally also kept by the cuts and the classifier. The
@@ -104,7 +105,8 @@ def _crossing(x: np.ndarray, y: np.ndarray, level: float, index: int) -> float:
 
 
 def level_crossing(mag: np.ndarray, comp: np.ndarray, level: float) -> float:
-    """Where ``comp`` (NaN = empty bin, skipped) first falls below ``level`` going faint; NaN if never crossed."""
+    """Where ``comp`` (NaN = empty bin, skipped) first falls below ``level`` going faint; NaN if never
+    crossed."""
     ok = np.isfinite(comp)
     mag, comp = np.asarray(mag, dtype=float)[ok], np.asarray(comp, dtype=float)[ok]
     below = np.flatnonzero(comp < level)

@@ -172,7 +172,8 @@ def format_composition(comp: dict) -> str:
     jobs = comp["jobs"]
     lines.append("")
     lines.append(
-        f"jobs: {jobs['n']} ({', '.join(f'{k[7:]} {v}' for k, v in jobs.items() if k.startswith('status_'))}), "
+        f"jobs: {jobs['n']} "
+        f"({', '.join(f'{k[7:]} {v}' for k, v in jobs.items() if k.startswith('status_'))}), "
         f"{jobs['without_truth']} without truth; truth sources: {comp['truth']['n']} "
         f"({comp['truth']['injected']} injected)"
     )

@@ -134,7 +134,8 @@ def _algorithms_of(algorithm: str) -> tuple[str, ...]:
 
 
 def _raw_features(df: pd.DataFrame, algorithm: str) -> pd.DataFrame:
-    """Transformed (asinh on heavy tails) feature columns plus a ``<alg>_missing`` 0/1 column per algorithm."""
+    """Transformed (asinh on heavy tails) feature columns plus a ``<alg>_missing`` 0/1 column per
+    algorithm."""
     cols = {}
     for alg in _algorithms_of(algorithm):
         detected = df["detected_by"].astype("string").isin([alg, "both"]).fillna(False).to_numpy(dtype=bool)
@@ -152,7 +153,8 @@ def _raw_features(df: pd.DataFrame, algorithm: str) -> pd.DataFrame:
 
 
 def _fit_stats(raw: pd.DataFrame) -> dict:
-    """Median and IQR (std when the IQR is 0) of each feature; columns constant or empty on train are dropped."""
+    """Median and IQR (std when the IQR is 0) of each feature; columns constant or empty on train are
+    dropped."""
     names, center, scale = [], {}, {}
     for col in raw.columns:
         values = raw[col].to_numpy(dtype=float)

@@ -1,8 +1,9 @@
 """Where a CNN runs: ``--device auto|cpu|cuda|mps``, and the settings each device gets.
 
 CUDA gets channels-last tensors and bfloat16 autocast (tensor cores use both; bfloat16 needs no loss
-scaling), when the GPU supports bfloat16. The CPU and MPS keep float32 in the default layout: on the CPU
-channels-last made the small CNN slower (BENCHMARKS.md) and MPS autocast is not mature. The CPU is the
+scaling), when the GPU supports bfloat16. The CPU and MPS keep float32 in the default layout: on this
+project's 2-core CPU channels-last training of the small CNN was within the noise of the default layout
+(BENCHMARKS.md), so it is not worth a second code path; no GPU was available to measure. The CPU is the
 default and the tested path; torch is imported only when a device is resolved.
 """
 

@@ -161,7 +161,8 @@ def evaluate_run(
     seed: int = 0,
     plots: bool = True,
 ) -> dict:
-    """Evaluate a run on its test split, write ``evaluation.json`` (and PNG plots) into the run, return the dict."""
+    """Evaluate a run on its test split, write ``evaluation.json`` (and PNG plots) into the run, return the
+    dict."""
     run = RunFolder(run_dir)
     run.check_trained()
     config, threshold = run.config(), float(run.metrics()["threshold"])
@@ -208,7 +209,9 @@ def _plot_run(run: RunFolder, result: dict, scored: pd.DataFrame, dataset: Path)
         if gallery is not None:
             figures["gallery"] = gallery
     if result["completeness"]:
-        figures["completeness"] = plots.completeness_figure({title: result["completeness"]}, bands="classifier")
+        figures["completeness"] = plots.completeness_figure(
+            {title: result["completeness"]}, bands="classifier"
+        )
     return [plots.save(fig, run.file(names[kind])).name for kind, fig in figures.items()]
 
 

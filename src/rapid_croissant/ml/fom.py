@@ -20,7 +20,8 @@ LEVELS = {"m50": 0.5, "m80": 0.8, "m20": 0.2}
 #: RAPID's false-positive tolerance (``fpratetol``): m_th is where false positives per image reach it.
 FP_RATE = 10.0
 FP_BIN, FP_RANGE = 0.2, (15.0, 30.0)
-#: RAPID's own figure of merit (OpenUniverse evaluation, H158, 1142 images, run of 2025-09-27; ml_evaluation.md
+#: RAPID's own figure of merit (OpenUniverse evaluation, H158, 1142 images, run of 2025-09-27;
+# ml_evaluation.md
 #: §1.3). FOM is a weighted mean of m_th, m80, m20, m5sigma and m_ph10 at a 0.5 px match radius.
 PUBLISHED = {
     "source": "RAPID OpenUniverse evaluation, H158, 1142 images, 2025-09-27 (overall group)",
@@ -46,12 +47,14 @@ def _draws(n_jobs: int, n_boot: int, seed: int) -> np.ndarray:
 
 def _entry(value: float, boot: np.ndarray, reason: str | None) -> dict:
     ok = boot[np.isfinite(boot)]
-    low, high = (np.percentile(ok, [2.5, 97.5]) if ok.size else (np.nan, np.nan))
+    low, high = np.percentile(ok, [2.5, 97.5]) if ok.size else (np.nan, np.nan)
     out = {"value": float(value), "low": float(low), "high": float(high), "n_boot_valid": int(ok.size)}
     if not np.isfinite(value):
         out["reason"] = reason
     elif ok.size < boot.size:
-        out["reason"] = f"undefined in {boot.size - ok.size} of {boot.size} resamples (left out of the interval)"
+        out["reason"] = (
+            f"undefined in {boot.size - ok.size} of {boot.size} resamples (left out of the interval)"
+        )
     return out
 
 
@@ -61,7 +64,9 @@ def _level_reason(centers: np.ndarray, comp: np.ndarray, level: float) -> str:
         return "no truth source in the bins"
     if comp[ok][0] < level:
         first, value = centers[ok][0], comp[ok][0]
-        return f"completeness is below {level:.0%} already in the brightest bin ({first:.2f} mag: {value:.2f})"
+        return (
+            f"completeness is below {level:.0%} already in the brightest bin ({first:.2f} mag: {value:.2f})"
+        )
     return f"completeness stays at or above {level:.0%} down to the faintest bin ({centers[ok][-1]:.2f} mag)"
 
 

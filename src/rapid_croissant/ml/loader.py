@@ -34,6 +34,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
 def input_channels(algorithm: str) -> tuple[str, ...]:
     """Names of the cutout channels of ``algorithm``, the trailing ``valid`` channel included."""
     if algorithm not in schema.CANDIDATE_SETS:
@@ -117,7 +118,8 @@ def precompute_cutouts(
 
 
 class CutoutDataset(Dataset):
-    """Map-style dataset of ``(cutout (C, size, size), valid (1, size, size), features (F,), label)`` float32 tensors.
+    """Map-style dataset of ``(cutout (C, size, size), valid (1, size, size), features (F,), label)``
+    float32 tensors.
 
     ``rows`` come from :func:`~rapid_croissant.ml.data.select_candidates`; ``feature_stats`` are the
     training statistics of :func:`~rapid_croissant.ml.data.feature_matrix`. ``valid`` is 1 where every
@@ -189,7 +191,8 @@ def make_dataloader(
 
 
 def _flip_about_centre(x: torch.Tensor, dim: int) -> torch.Tensor:
-    """Mirror along ``dim`` keeping index ``size // 2`` in place (a plain flip moves it by one for even sizes)."""
+    """Mirror along ``dim`` keeping index ``size // 2`` in place (a plain flip moves it by one for even
+    sizes)."""
     y = x.flip(dim).roll(1, dim)
     y.select(dim, 0).zero_()  # the wrapped-around line lies outside the mirrored window: 0 and invalid
     return y

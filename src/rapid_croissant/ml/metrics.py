@@ -2,7 +2,8 @@
 
 Scores follow scikit-learn's convention: a candidate is called real when ``score >= threshold``. The operating
 points (FPR at fixed FNR, missed-detection rate at fixed FPR) follow the ZTF/ATLAS convention described in
-docs ml_evaluation.md §4-5. Intervals resample groups (fields or jobs), not rows, because rows of one job share
+docs ml_evaluation.md §4-5. Intervals resample groups (fields or jobs), not rows, because rows of one job
+share
 a reference image, hosts, PSF and background.
 """
 
@@ -78,7 +79,8 @@ def _check_rate(value: float, name: str) -> float:
 
 
 def _index_at_fnr(tpr: np.ndarray, fnr: float) -> int:
-    # ROC points run from the highest threshold down; the first point with FNR <= fnr is the largest threshold.
+    # ROC points run from the highest threshold down; the first point with FNR <= fnr is the largest
+    # threshold.
     return int(np.flatnonzero(1.0 - tpr <= fnr + _RATE_TOL)[0])
 
 
@@ -113,7 +115,8 @@ def threshold_for_fnr(y_true, score, *, fnr: float) -> float:
 
 
 def mdr_at_fpr(y_true, score, *, fpr: float) -> float:
-    """Missed-detection rate (FNR) at the most permissive threshold whose false-positive rate is at most ``fpr``."""
+    """Missed-detection rate (FNR) at the most permissive threshold whose false-positive rate is at most
+    ``fpr``."""
     fpr = _check_rate(fpr, "fpr")
     curve = _roc(*_check_binary(y_true, score))
     if curve is None:
@@ -134,7 +137,8 @@ def _ece(y: np.ndarray, p: np.ndarray, w: np.ndarray | None, n_bins: int) -> flo
 
 
 def expected_calibration_error(y_true, prob, *, n_bins: int = _ECE_BINS) -> float:
-    """Expected calibration error: bin-weighted mean of |fraction real - mean probability| over equal-width bins."""
+    """Expected calibration error: bin-weighted mean of |fraction real - mean probability| over equal-width
+    bins."""
     if int(n_bins) != n_bins or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins}")
     y, p = _check_binary(y_true, prob, score_name="prob")
@@ -144,7 +148,8 @@ def expected_calibration_error(y_true, prob, *, n_bins: int = _ECE_BINS) -> floa
 
 
 def classification_metrics(y_true, score, *, threshold: float = 0.5) -> dict[str, float]:
-    """All classifier-level metrics of ml_evaluation.md §5 G4; NaN where the input makes a metric undefined."""
+    """All classifier-level metrics of ml_evaluation.md §5 G4; NaN where the input makes a metric
+    undefined."""
     y, s = _check_binary(y_true, score)
     if s.size and (s.min() < 0.0 or s.max() > 1.0):
         raise ValueError("score must be probabilities in [0, 1] (Brier score and ECE need them)")
@@ -172,7 +177,8 @@ def classification_metrics(y_true, score, *, threshold: float = 0.5) -> dict[str
 
 
 def _weighted_sorted_metrics(y, s, w, *, threshold: float = 0.5) -> dict[str, float]:
-    """:func:`classification_metrics` on rows repeated ``w`` times, for rows already sorted by decreasing score.
+    """:func:`classification_metrics` on rows repeated ``w`` times, for rows already sorted by decreasing
+    score.
 
     Hand-written because sklearn re-sorts and re-validates on every call (~15 ms for 20k rows); a bootstrap
     resample only changes the row multiplicities, so one sort serves all resamples. The formulas are

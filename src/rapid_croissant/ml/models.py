@@ -1,4 +1,5 @@
-"""The two baseline classifiers: a small CNN on cutouts plus features, and a gradient-boosted tree on features.
+"""The two baseline classifiers: a small CNN on cutouts plus features, and a gradient-boosted tree on
+features.
 
 The CNN is deliberately small (about 30k parameters at 64x64 with 7 input channels): ml_evaluation.md §5 G8
 measured that tiny networks train at ~300 cutouts/s on the 2 CPU cores we have, and a 2 M parameter
@@ -59,7 +60,8 @@ def _cnn_class():
 
 
 def build_cnn(*, in_channels: int, n_features: int, widths=(16, 32, 64), dropout: float = 0.2):
-    """A new :class:`RealBogusCNN`: ``forward(cutout (B, in_channels, H, W), features (B, n_features))`` -> logits (B,)."""
+    """A new :class:`RealBogusCNN`: ``forward(cutout (B, in_channels, H, W), features (B, n_features))`` ->
+    logits (B,)."""
     if in_channels < 1:
         raise ValueError(f"in_channels must be positive, got {in_channels}")
     if n_features < 0:

@@ -1,4 +1,5 @@
-"""Every figure of the project, drawn from what evaluate and compare wrote (shared by evaluate and the report).
+"""Every figure of the project, drawn from what evaluate and compare wrote (shared by evaluate and the
+report).
 
 matplotlib's object API only (no pyplot): no backend or display is touched. Each function returns a
 Figure; :func:`save` writes it as PNG, :func:`data_uri` embeds it in a page. ROC curves use a logarithmic
@@ -131,7 +132,8 @@ def fp_bars_figure(rows: list[dict]) -> object:
 
 
 def gallery_figure(cutouts: np.ndarray, row_titles, col_titles, suptitle: str, cell_titles=None) -> object:
-    """A grid of cutouts ``(rows, cols, S, S)`` (NaN cells stay blank); a column titled 'psf' is not clipped."""
+    """A grid of cutouts ``(rows, cols, S, S)`` (NaN cells stay blank); a column titled 'psf' is not
+    clipped."""
     n, k = cutouts.shape[:2]
     fig, axes = _figure(1.3 * k + 0.6, 1.35 * n + 0.4, n, k)
     for i in range(n):

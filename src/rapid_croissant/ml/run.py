@@ -48,7 +48,8 @@ class RunFolder:
 
     @classmethod
     def create(cls, run_root: str | Path, *, algorithm: str, model: str) -> RunFolder:
-        """A new, empty, time-stamped run folder under ``run_root`` (``-2``, ``-3``... when the name is taken)."""
+        """A new, empty, time-stamped run folder under ``run_root`` (``-2``, ``-3``... when the name is
+        taken)."""
         root = Path(run_root)
         base = f"{datetime.now().strftime('%Y%m%d-%H%M%S')}_{algorithm}_{model}"
         root.mkdir(parents=True, exist_ok=True)

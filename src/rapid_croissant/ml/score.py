@@ -124,7 +124,11 @@ def score_dataset(
             "predicted": (np.asarray(score) >= threshold).astype(np.int8),
         }
     )
-    meta = {"run": str(run.path), "threshold": threshold, **{k: config[k] for k in ("algorithm", "model", "protocol")}}
+    meta = {
+        "run": str(run.path),
+        "threshold": threshold,
+        **{k: config[k] for k in ("algorithm", "model", "protocol")},
+    }
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), METADATA_KEY: json.dumps(meta)})
     with atomic_path(path) as tmp:

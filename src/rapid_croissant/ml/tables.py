@@ -80,7 +80,9 @@ def _published(pub: dict) -> str:
 def comparison_markdown(comparison: dict, *, caution: str | None = None) -> str:
     """comparison.md: the per-run table, the paired tables and the figure-of-merit table."""
     lines = ["# Real/bogus classifiers: ZOGY vs SFFT", ""]
-    lines.append(f"Test split only; 95 % intervals from {comparison['n_boot']} bootstrap resamples of test jobs.")
+    lines.append(
+        f"Test split only; 95 % intervals from {comparison['n_boot']} bootstrap resamples of test jobs."
+    )
     if caution:
         lines.append(caution)
     lines += ["", markdown_table(run_rows(comparison))]

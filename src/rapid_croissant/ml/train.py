@@ -1,4 +1,5 @@
-"""Train a real/bogus classifier on the train split, early-stop and pick the threshold on val, save a run folder.
+"""Train a real/bogus classifier on the train split, early-stop and pick the threshold on val, save a run
+folder.
 
 The run folder (:class:`~rapid_croissant.ml.run.RunFolder`) holds the resolved ``config.json``, the model,
 ``feature_stats.json``, ``history.csv``, ``predictions.parquet`` (val and test scores) and ``metrics.json``
@@ -145,7 +146,9 @@ def _fit_cnn(dataset_dir: Path, parts: dict[str, Split], stats: dict, config: Tr
         model = _to_device(model, device)
         y_tr = parts["train"].y
         pos_weight = float((y_tr == 0).sum() / max(int(y_tr.sum()), 1))
-        history, best_epoch = _early_stopped(model, loaders, parts["val"].y, pos_weight, config, device, progress)
+        history, best_epoch = _early_stopped(
+            model, loaders, parts["val"].y, pos_weight, config, device, progress
+        )
         scores = {s: expit(predict_logits(model, loaders[s], device=device)) for s in ("val", "test")}
     finally:
         torch.set_num_threads(threads)
@@ -194,7 +197,13 @@ def _early_stopped(model, loaders, y_val, pos_weight: float, config: TrainConfig
         val_ap = float(average_precision_score(y_val, logits))
         seconds = round(time.perf_counter() - t0, 2)
         rows.append(
-            {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_ap": val_ap, "seconds": seconds}
+            {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "val_ap": val_ap,
+                "seconds": seconds,
+            }
         )
         epochs.set_postfix(train_loss=f"{train_loss:.3f}", val_loss=f"{val_loss:.3f}", val_ap=f"{val_ap:.3f}")
         log.info("epoch %d: train loss %.4f, val loss %.4f, val AP %.4f", epoch, train_loss, val_loss, val_ap)

@@ -47,7 +47,8 @@ def _balance_table(dataset_dir: Path) -> str:
 
 def _per_algorithm_table(cand: pd.DataFrame, truth: pd.DataFrame, radius: float) -> str:
     rows = [
-        "| algorithm | detections | real | bogus | real:bogus | flagged labels | chance matches (shifted truth) |",
+        "| algorithm | detections | real | bogus | real:bogus | flagged labels | chance matches (shifted "
+        "truth) |",
         "|---|---|---|---|---|---|---|",
     ]
     for alg in schema.SUBTRACTIONS:
@@ -121,11 +122,13 @@ def card_text(dataset_dir: Path) -> str:
     lines = [
         "# Dataset card",
         "",
-        f"Built by rapid-croissant {info.get('rapid_croissant_version', __version__)} on {info.get('created', '?')}.",
+        f"Built by rapid-croissant {info.get('rapid_croissant_version', __version__)} on "
+        f"{info.get('created', '?')}.",
         "",
         "## What the data are",
         "",
-        f"{len(cand)} transient candidates from {len(ok)} RAPID difference-imaging jobs ({len(jobs) - len(ok)} failed) "
+        f"{len(cand)} transient candidates from {len(ok)} RAPID difference-imaging jobs "
+        f"({len(jobs) - len(ok)} failed) "
         f"in {ok['filter'].nunique()} filters ({', '.join(sorted(ok['filter'].dropna().unique()))}), MJD "
         f"{ok.mjd.min():.2f}-{ok.mjd.max():.2f}. Each candidate is a detection by ZOGY, by SFFT, or by both "
         "(merged by position), with both algorithms' photutils features, a 9-channel image tensor per job "
@@ -133,15 +136,20 @@ def card_text(dataset_dir: Path) -> str:
         "",
         "## Where they come from",
         "",
-        "RAPID job folders: the science and reference images, ZOGY and SFFT difference products, their photutils "
-        "catalogs, the injection list and the OpenUniverse truth index. When built from `rapid-croissant simulate`, "
-        "the sky is simulated (stars, Sersic galaxies, Moffat PSF, noise, cosmic rays, hot pixels, saturation, "
+        "RAPID job folders: the science and reference images, ZOGY and SFFT difference products, their "
+        "photutils "
+        "catalogs, the injection list and the OpenUniverse truth index. When built from `rapid-croissant "
+        "simulate`, "
+        "the sky is simulated (stars, Sersic galaxies, Moffat PSF, noise, cosmic rays, hot pixels, "
+        "saturation, "
         "coverage gaps) and the difference images come from real ZOGY and SFFT runs.",
         "",
         "## How labels are made",
         "",
-        f"Truth: injected sources and OpenUniverse transients, converted to 0-based pixels (origin {cfg['truth_origin']}), "
-        "AB magnitudes from ZPTMAG and the band zero point. Each algorithm's detections are matched to truth on their own, "
+        "Truth: injected sources and OpenUniverse transients, converted to 0-based pixels (origin "
+        f"{cfg['truth_origin']}), "
+        "AB magnitudes from ZPTMAG and the band zero point. Each algorithm's detections are matched to "
+        "truth on their own, "
         f"one-to-one, closest pairs first, within **{cfg['match_radius']} px**; only truth brighter than "
         f"**AB {cfg['mag_limit']}**"
         + (f" with expected S/N >= {cfg['min_truth_snr']}" if cfg["min_truth_snr"] else "")
@@ -158,7 +166,8 @@ def card_text(dataset_dir: Path) -> str:
         "",
         "## Label noise",
         "",
-        f"Chance coincidences were measured by matching every algorithm's detections against the truth shifted by "
+        "Chance coincidences were measured by matching every algorithm's detections against the truth "
+        "shifted by "
         f"{SHIFT_PX:.0f} px in x and y (table above): that many of the real labels are expected to be random "
         "alignments of a bogus detection with truth. Flagged labels:",
         "",
@@ -166,19 +175,23 @@ def card_text(dataset_dir: Path) -> str:
         "",
         "## Splits",
         "",
-        "By job (one job's candidates never span two splits), about 70/15/15 by job count, balanced by filter, "
+        "By job (one job's candidates never span two splits), about 70/15/15 by job count, balanced by "
+        "filter, "
         f"seeded (seed {cfg.get('split_seed', 0)}): "
         + ", ".join(f"{s} {int((jobs.split == s).sum())} jobs" for s in schema.SPLITS)
         + ".",
         "",
         "## Known biases and limitations",
         "",
-        f"- Truth magnitudes span AB {mags.min():.1f}-{mags.max():.1f}; injections are uniform in AB 21-28 and mostly "
+        f"- Truth magnitudes span AB {mags.min():.1f}-{mags.max():.1f}; injections are uniform in AB 21-28 "
+        "and mostly "
         "placed on galaxies (as RAPID does), so nuclear residuals are over-represented among faint reals.",
-        "- Real transients not in the truth lists (variable stars, uncatalogued transients) are labelled bogus.",
+        "- Real transients not in the truth lists (variable stars, uncatalogued transients) are labelled "
+        "bogus.",
         "- The 4 px default match radius is generous (RAPID's own evaluation uses 0.5 px): rebuild with "
         "`--match-radius` to tighten it; `match_dist` lets users apply a stricter rule without rebuilding.",
-        "- Images are ZScale-normalised per job and channel to [0, 1] (the seed's choice): the sign and noise units "
+        "- Images are ZScale-normalised per job and channel to [0, 1] (the seed's choice): the sign and "
+        "noise units "
         "of the difference and S_corr are not preserved; the PSF channel is a resized stamp (use `psfs/`).",
         "- Simulated skies, when built from the simulator, have simple PSFs and no spatial PSF variation.",
         "",

@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rapid_croissant import __version__
-from rapid_croissant.dataset import schema
-from rapid_croissant.dataset import open_dataset
+from rapid_croissant.dataset import open_dataset, schema
 from rapid_croissant.ml import plots
 from rapid_croissant.ml.composition import balance_rows, composition
 from rapid_croissant.ml.formatting import fmt_interval
@@ -32,7 +31,8 @@ COMPARISON_DIR, COMPARISON_JSON = "comparison", "comparison.json"
 
 
 def _img(src: str, alt: str) -> str:
-    return f'<figure><img src="{src}" alt="{html.escape(alt)}"><figcaption>{html.escape(alt)}</figcaption></figure>'
+    alt = html.escape(alt)
+    return f'<figure><img src="{src}" alt="{alt}"><figcaption>{alt}</figcaption></figure>'
 
 
 def _table(rows: list[dict], columns: list[str] | None = None) -> str:
@@ -94,9 +94,18 @@ def roc_section(comparison: dict) -> str:
     panels: dict[str, list[dict]] = {}
     for r in _finished(comparison):
         if r.get("roc"):
-            curve = {"label": r["algorithm"], "algorithm": r["algorithm"], **r["roc"], "auc": r["metrics"]["roc_auc"]}
+            curve = {
+                "label": r["algorithm"],
+                "algorithm": r["algorithm"],
+                **r["roc"],
+                "auc": r["metrics"]["roc_auc"],
+            }
             panels.setdefault(f"ROC, {r['model']}, protocol A (test jobs)", []).append(curve)
-    return _img(plots.data_uri(plots.roc_figure(panels)), "ROC curves (log false-positive rate)") if panels else ""
+    return (
+        _img(plots.data_uri(plots.roc_figure(panels)), "ROC curves (log false-positive rate)")
+        if panels
+        else ""
+    )
 
 
 def classifier_completeness_section(comparison: dict) -> str:
@@ -140,7 +149,8 @@ def fom_section(comparison: dict) -> str:
     return (
         "<h2>RAPID's figure of merit (test jobs, 95 % intervals over jobs)</h2>"
         + _table(rows)
-        + f"<p>RAPID's published values: {html.escape(source)}. {html.escape(comparison.get('fom_note', ''))}.</p>"
+        + f"<p>RAPID's published values: {html.escape(source)}. "
+        + f"{html.escape(comparison.get('fom_note', ''))}.</p>"
     )
 
 
@@ -155,7 +165,10 @@ def comparison_section(comparison: dict) -> str:
 
 def headline(comparison: dict | None) -> str:
     if comparison is None:
-        return "<p class='note'>No classifier comparison found: run <code>rapid-croissant compare</code> first.</p>"
+        return (
+            "<p class='note'>No classifier comparison found: "
+            "run <code>rapid-croissant compare</code> first.</p>"
+        )
     items = "".join(
         f"<li>{html.escape(p['model'])}, protocol {p['protocol']}: ZOGY - SFFT ROC AUC = "
         f"{html.escape(fmt_interval({'value': p['diff'], 'low': p['low'], 'high': p['high']}, '+.3f'))}: "
@@ -186,7 +199,8 @@ def write_report(
     cmp = _load_comparison(_comparison_path(ds.root, comparison))
     parts = [
         f"<h1>rapid-croissant report: {html.escape(ds.root.name)}</h1>",
-        f"<p>{comp['all']['n_candidates']} candidates from {comp['jobs']['n']} jobs; rapid-croissant {__version__}.</p>",
+        f"<p>{comp['all']['n_candidates']} candidates from {comp['jobs']['n']} jobs; rapid-croissant "
+        f"{__version__}.</p>",
         headline(cmp),
         composition_section(comp),
         "<h2>Cutout gallery</h2>",
@@ -195,8 +209,13 @@ def write_report(
     if ds.layout.images_dir.is_dir() and len(labelled):
         parts.append(gallery_section(ds.root, labelled))
     if comp["detection_completeness"]:
-        fig = plots.completeness_figure({"Detection completeness, all labelled jobs": comp["detection_completeness"]})
-        parts += ["<h2>Completeness vs AB magnitude</h2>", _img(plots.data_uri(fig), "Detection, ZOGY vs SFFT")]
+        fig = plots.completeness_figure(
+            {"Detection completeness, all labelled jobs": comp["detection_completeness"]}
+        )
+        parts += [
+            "<h2>Completeness vs AB magnitude</h2>",
+            _img(plots.data_uri(fig), "Detection, ZOGY vs SFFT"),
+        ]
     if cmp is not None:
         for title, section in (
             ("ROC curves", roc_section(cmp)),

@@ -38,9 +38,8 @@ _SPLIT = click.Choice(("zogy", "sfft", "both"))
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 def command(dataset_dir, out_dir, models, algorithms, protocols, epochs, n_boot, seed):
     """Train + evaluate each model/protocol/algorithm and write the "which wins" tables."""
-    from pathlib import Path
-
     from rapid_croissant.ml.compare import compare
+    from rapid_croissant.ml.run import ComparisonFolder
 
     compare(
         dataset_dir,
@@ -52,5 +51,6 @@ def command(dataset_dir, out_dir, models, algorithms, protocols, epochs, n_boot,
         epochs=epochs,
         seed=seed,
     )
-    click.echo((Path(out_dir) / "comparison.md").read_text())
-    click.echo(f"written: {out_dir}/comparison.json, {out_dir}/comparison.md, runs in {out_dir}/runs/")
+    folder = ComparisonFolder(out_dir)
+    click.echo(folder.markdown.read_text())
+    click.echo(f"written: {folder.json}, {folder.markdown}, runs in {folder.path / 'runs'}")

@@ -76,6 +76,7 @@ def command(out_dir, n, size, seed, epochs, n_boot, models):
     from rapid_croissant.config import BuildConfig
     from rapid_croissant.dataset.validate import validate_dataset
     from rapid_croissant.ml.compare import compare
+    from rapid_croissant.ml.run import ComparisonFolder
     from rapid_croissant.pipeline.pipeline import build_dataset
     from rapid_croissant.report.card import write_dataset_card
     from rapid_croissant.report.page import write_report
@@ -99,8 +100,8 @@ def command(out_dir, n, size, seed, epochs, n_boot, models):
     click.echo("validation: no problems" if not problems else "\n".join(map(str, problems)))
     click.echo(f"wrote {write_dataset_card(dataset)}")
     _step("4/6 train and evaluate zogy, sfft and both (CNN and gradient-boosted trees)")
-    comp_dir = dataset / "comparison"
-    comp_json = comp_dir / "comparison.json"
+    folder = ComparisonFolder(Layout(dataset).comparison_dir)
+    comp_dir, comp_json = folder.path, folder.json
     if comp_json.is_file():
         click.echo(f"reusing the comparison in {comp_dir} (delete it to retrain)")
         comparison = json.loads(comp_json.read_text())
@@ -114,7 +115,7 @@ def command(out_dir, n, size, seed, epochs, n_boot, models):
     click.echo(
         f"simulated jobs : {jobs_dir}\ndataset        : {dataset}\n"
         f"Croissant      : {Layout(dataset).croissant_json}\n"
-        f"dataset card   : {Layout(dataset).dataset_card}\ncomparison     : {comp_dir / 'comparison.md'}\n"
+        f"dataset card   : {Layout(dataset).dataset_card}\ncomparison     : {folder.markdown}\n"
         f"report         : {report}"
     )
     click.echo("\nHeadline, ZOGY vs SFFT (test jobs, 95 % job-bootstrap intervals):")

@@ -38,6 +38,7 @@ CATALOGS_DIR = "catalogs"
 CUTOUTS_DIR = "cutouts"
 PARTS_DIR = ".parts"
 SCORES_DIR = "scores"
+COMPARISON_DIR = "comparison"
 
 CANDIDATES_CSV = "candidates.csv"
 CANDIDATES_PARQUET = "candidates.parquet"
@@ -202,6 +203,11 @@ class Layout:
     def cutout_meta(self) -> Path:
         """``cutouts/store.json``: dtype, scale, channels, size, counts."""
         return self.cutouts_dir / CUTOUT_META_FILE
+
+    @property
+    def comparison_dir(self) -> Path:
+        """``comparison/``: where the demo and the report keep ``rapid-croissant compare``'s output."""
+        return self.root / COMPARISON_DIR
 
     # scores of a trained model (rapid-croissant score) ----------------------------------------------------
     def scores(self, run_name: str) -> Path:

@@ -22,7 +22,7 @@ from rapid_croissant.ml.data import write_json
 from rapid_croissant.ml.evaluate import MIN_JOBS_FOR_INTERVALS, evaluate_run
 from rapid_croissant.ml.fom import PUBLISHED
 from rapid_croissant.ml.metrics import LOWER_IS_BETTER, paired_group_bootstrap
-from rapid_croissant.ml.run import RunFolder
+from rapid_croissant.ml.run import ComparisonFolder, RunFolder
 from rapid_croissant.ml.tables import COMPARED_METRICS, comparison_markdown
 from rapid_croissant.ml.train import train
 
@@ -152,8 +152,9 @@ def compare(
         "m5sigma and m_ph10 are not measured here, so no FOM of ours is given"
     )
     result["plots"] = _completeness_plots(done, models, protocols, out)
-    write_json(out / "comparison.json", result)
-    (out / "comparison.md").write_text(format_comparison(result))
+    folder = ComparisonFolder(out)
+    write_json(folder.json, result)
+    folder.markdown.write_text(format_comparison(result))
     return result
 
 
@@ -169,7 +170,7 @@ def _completeness_plots(done: dict, models, protocols, out: Path) -> list[str]:
             curves.update({k: comp[k] for k in (f"detection_{alg}", f"classifier_{alg}") if k in comp})
         if curves:
             title = f"ZOGY vs SFFT completeness, {model}, protocol {protocol} (test)"
-            path = out / f"completeness_{model}_{protocol}.png"
+            path = ComparisonFolder(out).figure(model, protocol)
             written.append(
                 plots.save(plots.completeness_figure({title: curves}, bands="classifier"), path).name
             )

@@ -16,7 +16,7 @@ import pandas as pd
 
 from rapid_croissant.errors import RapidCroissantError
 
-__all__ = ["RunFolder"]
+__all__ = ["ComparisonFolder", "RunFolder"]
 
 _MODEL_FILES = {"gbt": "model.pkl", "cnn": "model.pt"}
 
@@ -107,3 +107,37 @@ class RunFolder:
 
         write_json(self.path / name, obj)
         return self.path / name
+
+
+@dataclass(frozen=True)
+class ComparisonFolder:
+    """Names of what ``compare`` writes: comparison.json, comparison.md, the figures and the run folders."""
+
+    path: Path
+
+    JSON = "comparison.json"
+    MARKDOWN = "comparison.md"
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(self.path))
+
+    @classmethod
+    def of(cls, path: str | Path) -> ComparisonFolder:
+        """The folder of ``path``, given as the folder itself or as its comparison.json."""
+        path = Path(path)
+        return cls(path.parent if path.name == cls.JSON else path)
+
+    @property
+    def json(self) -> Path:
+        return self.path / self.JSON
+
+    @property
+    def markdown(self) -> Path:
+        return self.path / self.MARKDOWN
+
+    def runs(self, protocol: str) -> Path:
+        """Where the run folders of one protocol are created."""
+        return self.path / "runs" / f"protocol_{protocol}"
+
+    def figure(self, model: str, protocol: str) -> Path:
+        return self.path / f"completeness_{model}_{protocol}.png"

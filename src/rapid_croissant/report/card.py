@@ -13,6 +13,7 @@ import pandas as pd
 
 from rapid_croissant import __version__
 from rapid_croissant.dataset import Layout, open_dataset, schema
+from rapid_croissant.dataset import layout as names
 from rapid_croissant.science.matching import match_one_to_one
 from rapid_croissant.writers.atomic import write_text
 
@@ -79,7 +80,7 @@ import os
 import pandas as pd
 
 DATASET = os.environ.get("DATASET", ".")
-train = pd.read_parquet(os.path.join(DATASET, "candidates-train.parquet"))  # fast path (pyarrow)
+train = pd.read_parquet(os.path.join(DATASET, "{train_file}"))  # fast path (pyarrow)
 print(len(train), "training candidates;", int((train.label == 1).sum()), "real")
 ```
 
@@ -89,7 +90,7 @@ import os
 import mlcroissant as mlc
 
 DATASET = os.environ.get("DATASET", ".")
-ds = mlc.Dataset(jsonld=os.path.join(DATASET, "croissant.json"))
+ds = mlc.Dataset(jsonld=os.path.join(DATASET, "{croissant_file}"))
 records = ds.records("transient_candidates", filters={"transient_candidates/split": "val"})
 first = next(iter(records))  # text comes back as bytes, NaN as None
 print(first["transient_candidates/candidate_id"])
@@ -197,7 +198,9 @@ def card_text(dataset_dir: Path) -> str:
         "",
         "## How to load it",
         "",
-        LOADING,
+        LOADING.replace("{train_file}", names.candidates_split_name("train")).replace(
+            "{croissant_file}", names.CROISSANT_JSON
+        ),
         "",
     ]
     return "\n".join(lines)

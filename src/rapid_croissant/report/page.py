@@ -22,12 +22,11 @@ from rapid_croissant.dataset import open_dataset, schema
 from rapid_croissant.ml import plots
 from rapid_croissant.ml.composition import balance_rows, composition
 from rapid_croissant.ml.formatting import fmt_interval
+from rapid_croissant.ml.run import ComparisonFolder
 from rapid_croissant.ml.tables import PAIRINGS, fom_rows, paired_rows, run_rows
 from rapid_croissant.writers.atomic import write_text
 
 __all__ = ["write_report"]
-
-COMPARISON_DIR, COMPARISON_JSON = "comparison", "comparison.json"
 
 
 def _img(src: str, alt: str) -> str:
@@ -185,9 +184,10 @@ th{background:#f0f0f0}figure{margin:1em 0}img{max-width:100%}figcaption{font-siz
 .note{background:#fff6d0;padding:0.5em}"""
 
 
-def _comparison_path(root: Path, comparison: str | Path | None) -> Path:
-    path = Path(comparison) if comparison else root / COMPARISON_DIR / COMPARISON_JSON
-    return path / COMPARISON_JSON if path.is_dir() else path
+def _comparison_path(layout, comparison: str | Path | None) -> Path:
+    if comparison and not Path(comparison).is_dir():
+        return Path(comparison)
+    return ComparisonFolder(Path(comparison) if comparison else layout.comparison_dir).json
 
 
 def write_report(
@@ -196,7 +196,7 @@ def write_report(
     """Write the self-contained HTML report of a dataset (and of its classifier comparison, when given)."""
     ds = open_dataset(dataset_dir)
     comp = composition(ds.root)
-    cmp = _load_comparison(_comparison_path(ds.root, comparison))
+    cmp = _load_comparison(_comparison_path(ds.layout, comparison))
     parts = [
         f"<h1>rapid-croissant report: {html.escape(ds.root.name)}</h1>",
         f"<p>{comp['all']['n_candidates']} candidates from {comp['jobs']['n']} jobs; rapid-croissant "

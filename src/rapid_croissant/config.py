@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rapid_croissant.errors import ConfigError
@@ -39,7 +39,6 @@ class BuildConfig:
     cutouts: bool = False
     cutout_dtype: str = "float32"
     low_snr_flag: float = 5.0
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "input_dir", Path(self.input_dir))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from rapid_croissant import __version__
 from rapid_croissant.dataset import Layout, open_dataset, schema
+from rapid_croissant.ml.composition import balance_rows
 from rapid_croissant.science.matching import match_one_to_one
 from rapid_croissant.writers.atomic import write_text
 
@@ -43,13 +44,8 @@ def _balance_table(cand: pd.DataFrame) -> str:
         "| split | candidates | real | bogus | unknown | ZOGY-only | SFFT-only | both |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for split in (*schema.SPLITS, "all"):
-        c = cand if split == "all" else cand[cand.split == split]
-        by = c.detected_by.value_counts()
-        rows.append(
-            f"| {split} | {len(c)} | {(c.label == 1).sum()} | {(c.label == 0).sum()} | {(c.label == -1).sum()} | "
-            f"{by.get('zogy', 0)} | {by.get('sfft', 0)} | {by.get('both', 0)} |"
-        )
+    columns = ("split", "candidates", "real", "bogus", "unknown", "ZOGY-only", "SFFT-only", "both")
+    rows += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in balance_rows(cand)]
     return "\n".join(rows)
 
 

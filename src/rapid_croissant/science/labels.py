@@ -122,10 +122,10 @@ def merge_candidates(zogy: pd.DataFrame, sfft: pd.DataFrame, *, radius: float) -
             cand[f"_{alg}_{f}"] = _take(df, idx, f, fill=None if f in ("truth_id", "label_flag") else np.nan)
     has_z, has_s = zi >= 0, si >= 0
     cand["detected_by"] = np.where(has_z & has_s, "both", np.where(has_z, "zogy", "sfft"))
-    return _combine_labels(cand, has_z, has_s)
+    return _combine_labels(cand, has_z)
 
 
-def _combine_labels(cand: pd.DataFrame, has_z: np.ndarray, has_s: np.ndarray) -> pd.DataFrame:
+def _combine_labels(cand: pd.DataFrame, has_z: np.ndarray) -> pd.DataFrame:
     zl = pd.array(cand.pop("_zogy_label"), dtype="Float64")
     sl = pd.array(cand.pop("_sfft_label"), dtype="Float64")
     cand["zogy_label"] = zl.astype("Int64")

@@ -130,8 +130,8 @@ def write_job_products(job_dir: Path, spec, sc, ep, zg, sf, cats, *, era: str, r
     hdr = writer.base_header(spec)
     diff_hdr = hdr.copy()
     diff_hdr["NINJECT"] = (spec.n_injections, "number of injected fake sources")
-    diff_hdr["MNMAGINJ"] = (21.0, "minimum AB magnitude of fakes")
-    diff_hdr["MXMAGINJ"] = (28.0, "maximum AB magnitude of fakes")
+    diff_hdr["MNMAGINJ"] = (formats.INJECTION_MAG_RANGE[0], "minimum AB magnitude of fakes")
+    diff_hdr["MXMAGINJ"] = (formats.INJECTION_MAG_RANGE[1], "maximum AB magnitude of fakes")
     out = {
         f"{spec.stem}_inject_reformatted.fits": (ep.sci_raw, hdr, np.float32),
         ch["sci"]: (ep.sci, hdr, np.float32),

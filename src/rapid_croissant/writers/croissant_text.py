@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from rapid_croissant import __version__
+from rapid_croissant import __version__, formats
 from rapid_croissant.dataset import schema
 
 __all__ = ["KEYWORDS", "bibtex", "description", "provenance", "rai_fields"]
@@ -27,9 +27,6 @@ KEYWORDS = (
     "OpenUniverse",
     "simulated data",
 )
-
-#: Injected fakes of the RAPID runs we convert: uniform in AB magnitude over this range (rapid_formats.md §5.1).
-INJECTION_MAG_RANGE = (21, 28)
 
 
 def _setting(config: dict, key: str, unit: str = "") -> str:
@@ -81,7 +78,7 @@ def _annotation(config: dict) -> list[str]:
 def rai_fields(summary: dict, values: dict) -> dict:
     """Keyword arguments of ``mlc.Metadata`` for the Responsible-AI (RAI 1.0) vocabulary."""
     config = summary["config"]
-    low, high = INJECTION_MAG_RANGE
+    low, high = (f"{m:g}" for m in formats.INJECTION_MAG_RANGE)
     return {
         "data_collection": (
             "No observation was collected for this dataset. The inputs are RAPID job folders: RAPID (the Roman "

@@ -18,7 +18,6 @@ from rapid_croissant.formats import (
     SEED_FEATURES,
     SUBTRACTIONS,
 )
-
 from rapid_croissant.science.vocabulary import LABEL_BOGUS, LABEL_FLAGS, LABEL_REAL, LABEL_UNKNOWN, SPLITS
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@ candidates, truth and jobs tables, the label values and flags, the loader's chan
 of a table to its schema.
 
 RAPID's input formats are in ``rapid_croissant.formats``; the values the science assigns (labels, flags,
-splits) in ``rapid_croissant.science.vocabulary``; both are re-exported here for readers of a dataset.
+splits) in ``rapid_croissant.vocabulary``; both are re-exported here for readers of a dataset.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rapid_croissant.formats import (
     SEED_FEATURES,
     SUBTRACTIONS,
 )
-from rapid_croissant.science.vocabulary import LABEL_BOGUS, LABEL_FLAGS, LABEL_REAL, LABEL_UNKNOWN, SPLITS
+from rapid_croissant.vocabulary import LABEL_BOGUS, LABEL_FLAGS, LABEL_REAL, LABEL_UNKNOWN, SPLITS
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -13,8 +13,16 @@ import pandas as pd
 from rapid_croissant.dataset import schema
 from rapid_croissant.formatting import fmt_number
 from rapid_croissant.ml.data import load_tables
+from rapid_croissant.science.matching import match_one_to_one
 
-__all__ = ["balance_rows", "composition", "format_composition", "summarise_candidates"]
+__all__ = [
+    "SHIFT_PX",
+    "balance_rows",
+    "chance_match_rate",
+    "composition",
+    "format_composition",
+    "summarise_candidates",
+]
 
 
 def _label_counts(label: pd.Series) -> dict[str, int]:
@@ -57,6 +65,28 @@ def summarise_candidates(df: pd.DataFrame) -> dict:
         for f, part in df.groupby(df["filter"].astype("string").fillna("unknown"), sort=True)
     }
     return out
+
+
+#: Truth positions are shifted by this many pixels to measure chance coincidences.
+SHIFT_PX = 12.0
+
+
+def chance_match_rate(cand: pd.DataFrame, truth: pd.DataFrame, *, algorithm: str, radius: float) -> dict:
+    """Matches against truth shifted by SHIFT_PX (x and y), as a fraction of the real matches."""
+    n_shift = n_real = 0
+    has = cand[f"{algorithm}_id"].notna()
+    for jid, det in cand[has].groupby("jid"):
+        t = truth[(truth.jid == jid) & truth.bright]
+        if len(t) == 0:
+            continue
+        dxy = det[[f"{algorithm}_x", f"{algorithm}_y"]].to_numpy(float)
+        n_shift += len(match_one_to_one(dxy, t[["x", "y"]].to_numpy(float) + SHIFT_PX, radius=radius))
+        n_real += int((det[f"{algorithm}_label"] == 1).sum())
+    return {
+        "shifted_matches": n_shift,
+        "real_labels": n_real,
+        "rate": n_shift / n_real if n_real else float("nan"),
+    }
 
 
 def balance_rows(cands: pd.DataFrame) -> list[dict]:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import formats
-from rapid_croissant.science import vocabulary
+from rapid_croissant import formats, vocabulary
 from rapid_croissant.science.matching import match_one_to_one, nearest_within
 from rapid_croissant.science.merge import merge_by_position
 

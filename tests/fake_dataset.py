@@ -1,7 +1,7 @@
 """A small synthetic dataset in exactly the layout the builder writes (dataset/schema.py columns and dtypes).
 
-Columns come from dataset/schema.py: the ones this module does not know get random values of their dtype, so the
-fixture follows schema changes.
+Columns come from dataset/schema.py: the ones this module does not know get random values of their dtype,
+so the fixture follows schema changes.
 
 Six jobs: five good ones across two filters (60 candidates each) and one failed job without products,
 32x32x9 image tensors, PSF stamps, NaN masks, catalog copies and build_info.json. Values are random but
@@ -194,7 +194,8 @@ def _write_tables(root: Path, candidates: pd.DataFrame, jobs: pd.DataFrame, trut
 
 
 def write_fake_dataset_with_croissant(root: str | Path, **publisher_values) -> tuple[Path, Path]:
-    """The fake dataset plus its manifests and croissant.json (as ``rapid-croissant croissant`` writes them)."""
+    """The fake dataset plus its manifests and croissant.json (as ``rapid-croissant croissant`` writes
+    them)."""
     from rapid_croissant.writers.croissant import write_croissant
 
     root = write_fake_dataset(root)

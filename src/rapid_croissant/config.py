@@ -39,7 +39,8 @@ def read_toml(path: str | Path) -> dict:
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """Options of ``create_dataset.py`` / ``rapid-croissant build`` (defaults follow the seed where it has one).
+    """Options of ``create_dataset.py`` / ``rapid-croissant build`` (defaults follow the seed where it has
+    one).
 
     match_radius: pixels within which a detection matches a truth source (seed: 4.0).
     merge_radius: pixels within which a ZOGY and an SFFT detection are the same candidate (mutual nearest).

@@ -13,7 +13,8 @@ def report(summary) -> int:
     counts = summary.counts()
     text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     click.echo(
-        f"built {summary.output_dir}: {summary.n_candidates} candidates from {len(summary.results)} jobs ({text})"
+        f"built {summary.output_dir}: {summary.n_candidates} candidates from {len(summary.results)} jobs "
+        f"({text})"
     )
     for r in summary.results:
         if r.status == "partial":

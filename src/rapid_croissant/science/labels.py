@@ -31,7 +31,8 @@ def noise_equivalent_area(psf: np.ndarray) -> float:
 
 
 def expected_snr(rate, sigma_local, *, nea: float) -> np.ndarray:
-    """Expected PSF-fit S/N of a point source of ``rate`` (DN/s) over background noise ``sigma_local`` per pixel."""
+    """Expected PSF-fit S/N of a point source of ``rate`` (DN/s) over background noise ``sigma_local`` per
+    pixel."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(rate, dtype=float) / (np.asarray(sigma_local, dtype=float) * np.sqrt(nea))
 

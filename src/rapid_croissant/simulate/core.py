@@ -165,7 +165,8 @@ def write_job_products(job_dir: Path, spec, sc, ep, zg, sf, cats, *, era: str, r
 
 
 def _write_sextractor(job_dir: Path, names, zg, sf, *, wcs) -> None:
-    """SExtractor catalogs as RAPID makes them: detect on S_corr (ZOGY) or cconv (SFFT), measure on the diff."""
+    """SExtractor catalogs as RAPID makes them: detect on S_corr (ZOGY) or cconv (SFFT), measure on the
+    diff."""
     from rapid_croissant.io.catalogs import write_sextractor_catalog
     from rapid_croissant.simulate.sextractor import sextractor_table
 

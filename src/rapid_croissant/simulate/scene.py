@@ -176,7 +176,8 @@ def make_artefacts(spec: JobSpec, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def coverage_map(spec: JobSpec, rng) -> np.ndarray:
-    """Reference coverage (frames per pixel): a zero-coverage band and a low-coverage (< 0.5) edge next to it."""
+    """Reference coverage (frames per pixel): a zero-coverage band and a low-coverage (< 0.5) edge next to
+    it."""
     h, w = spec.shape
     cov = np.full((h, w), 6.0, dtype=np.float32)
     frac = 0.45 if spec.big_nan_region else rng.uniform(0.04, 0.10)

@@ -37,6 +37,15 @@ def expected_snr(rate, sigma_local, *, nea: float) -> np.ndarray:
         return np.asarray(rate, dtype=float) / (np.asarray(sigma_local, dtype=float) * np.sqrt(nea))
 
 
+def eligible_truth(bright: np.ndarray, snr: np.ndarray, *, min_snr: float = 0.0) -> np.ndarray:
+    """Truth rows that may make a detection real: bright, and (when ``min_snr`` > 0) with an expected S/N
+    of at least ``min_snr`` in the algorithm's difference image (an unknown S/N does not exclude)."""
+    eligible = np.asarray(bright, dtype=bool)
+    if min_snr > 0 and len(eligible):
+        eligible = eligible & (np.nan_to_num(np.asarray(snr, dtype=float), nan=np.inf) >= min_snr)
+    return eligible
+
+
 def label_detections(
     det_xy: np.ndarray,
     truth: pd.DataFrame,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import os
-from dataclasses import asdict, dataclass, field, fields
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from rapid_croissant.dataset import schema
@@ -12,9 +15,29 @@ from rapid_croissant.errors import ConfigError
 EXECUTORS = ("serial", "process", "dask")
 
 
+def check_keys(keys: Iterable[str], known: Iterable[str], where: str) -> None:
+    """ConfigError naming every key of ``keys`` not in ``known``, each with the closest known name."""
+    known = tuple(known)
+    problems = []
+    for key in keys:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            problems.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    if problems:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(problems)}; known keys: {', '.join(known)}")
+
+
+def read_toml(path: str | Path) -> dict:
+    """A TOML file as a dict; ConfigError naming the file when it cannot be read or parsed."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"config_path: cannot read {path}: {err}") from err
+
+
 @dataclass(frozen=True)
 class BuildConfig:
-    """Options of ``create_dataset.py`` / ``rapid-croissant build`` (defaults follow the seed where it has one).
+    """Options of ``create_dataset.py`` and ``rapid-croissant build`` (defaults: the seed's, where it has one).
 
     match_radius: pixels within which a detection matches a truth source (seed: 4.0).
     merge_radius: pixels within which a ZOGY and an SFFT detection are the same candidate (mutual nearest).
@@ -40,7 +63,23 @@ class BuildConfig:
     cutouts: bool = False
     cutout_dtype: str = "float32"
     low_snr_flag: float = 5.0
-    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, values: Mapping, *, where: str = "options") -> BuildConfig:
+        """A config from a mapping of option names (``match-radius`` or ``match_radius``); a misspelled
+        name is a ConfigError that suggests the right one."""
+        options = {str(k).replace("-", "_"): v for k, v in values.items()}
+        check_keys(options, [f.name for f in fields(cls)], where)
+        return cls(**options)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, defaults: Mapping | None = None, **overrides) -> BuildConfig:
+        """A config from a TOML file (keys at the top level or in a ``[build]`` table): ``defaults``, then
+        the file's values, then ``overrides``."""
+        data = read_toml(path)
+        table = data["build"] if isinstance(data.get("build"), dict) else data
+        check_keys([str(k).replace("-", "_") for k in table], [f.name for f in fields(cls)], str(path))
+        return cls.from_dict({**(defaults or {}), **table, **overrides})
 
     def __post_init__(self):
         object.__setattr__(self, "input_dir", Path(self.input_dir))
@@ -107,8 +146,6 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 
 def did_you_mean(word: str, choices) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``choices``, or an empty string when none is close."""
-    import difflib
-
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -165,24 +202,22 @@ class TrainConfig:
     @classmethod
     def from_mapping(cls, values: dict, *, source: str = "config") -> TrainConfig:
         """A config from a dict (e.g. a JSON/TOML file); an unknown key is an error naming the closest key."""
-        known = [f.name for f in fields(cls)]
-        for key in values:
-            if key not in known:
-                raise ConfigError(f"{source}: unknown training option {key!r}{did_you_mean(key, known)}")
+        check_keys(values, [f.name for f in fields(cls)], source)
         return cls(**values)
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides) -> TrainConfig:
         """Read a JSON or TOML file of training options; ``overrides`` win over the file's values."""
         import json
-        import tomllib
 
         path = Path(path)
-        try:
-            text = path.read_text()
-            values = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-        except (OSError, ValueError) as err:
-            raise ConfigError(f"{path}: cannot read training options: {err}") from None
+        if path.suffix == ".toml":
+            values = read_toml(path)
+        else:
+            try:
+                values = json.loads(path.read_text())
+            except (OSError, ValueError) as err:
+                raise ConfigError(f"{path}: cannot read training options: {err}") from None
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: training options must be a table/object of name = value")
         return cls.from_mapping({**values, **overrides}, source=str(path))

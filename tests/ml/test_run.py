@@ -38,7 +38,7 @@ def test_run_folders_get_distinct_names_and_name_their_files(tmp_path):
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"epoch": 3}, "unknown training option 'epoch' (did you mean 'epochs'?)"),
+        ({"epoch": 3}, "unknown key(s) 'epoch' (did you mean 'epochs'?)"),
         ({"treshold_rule": "f1"}, "did you mean 'threshold_rule'?"),
         ({"algorithm": "zgoy"}, "algorithm must be one of .* got 'zgoy' (did you mean 'zogy'?)"),
         ({"device": "gpu"}, "device must be one of"),
@@ -59,7 +59,7 @@ def test_config_file_toml_and_json_with_command_line_winning(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"gbt_maxiter": 10}))
     with pytest.raises(
-        ConfigError, match=r"bad.json: unknown training option 'gbt_maxiter' \(did you mean 'gbt_max_iter'"
+        ConfigError, match=r"bad.json: unknown key\(s\) 'gbt_maxiter' \(did you mean 'gbt_max_iter'"
     ):
         TrainConfig.from_file(bad)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pickle
 from pathlib import Path
 
@@ -24,7 +25,6 @@ from rapid_croissant.dataset import open_dataset
 from rapid_croissant.errors import RapidCroissantError
 from rapid_croissant.ml.data import feature_matrix, select_candidates
 from rapid_croissant.ml.run import RunFolder
-from rapid_croissant.writers.atomic import atomic_path
 
 __all__ = ["METADATA_KEY", "required_columns", "score_dataset"]
 
@@ -131,7 +131,12 @@ def score_dataset(
     }
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), METADATA_KEY: json.dumps(meta)})
-    with atomic_path(path) as tmp:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:  # written whole under a temporary name, then renamed: a reader never sees half a file
         pq.write_table(arrow, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     log.info("%s: %d candidates scored, %d predicted real", path, len(table), int(table["predicted"].sum()))
     return path

@@ -15,6 +15,7 @@ The layout::
       images-manifest.parquet  catalogs-manifest.parquet  croissant.json
       build_info.json  DATASET_CARD.md  report.html
       cutouts/  cutouts-<split>.npy  valid-<split>.npy  index-<split>.parquet  store.json
+      scores/<run>.parquet  comparison/                        rapid-croissant score and compare
       .parts/   <jid>.candidates.parquet  <jid>.truth.parquet  <jid>.job.json   (build in progress)
 """
 

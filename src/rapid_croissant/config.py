@@ -36,7 +36,7 @@ def read_toml(path: str | Path) -> dict:
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """Options of ``rapid-croissant build`` and ``create_dataset.py`` (defaults: the seed's, where it has any).
+    """Options of ``rapid-croissant build`` and ``create_dataset.py`` (defaults follow the seed).
 
     match_radius: pixels within which a detection matches a truth source (seed: 4.0).
     merge_radius: pixels within which a ZOGY and an SFFT detection are the same candidate (mutual nearest).

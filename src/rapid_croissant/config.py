@@ -37,7 +37,7 @@ def read_toml(path: str | Path) -> dict:
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """Options of ``create_dataset.py`` and ``rapid-croissant build`` (defaults: the seed's, where it has one).
+    """Options of ``rapid-croissant build`` and ``create_dataset.py`` (defaults follow the seed).
 
     match_radius: pixels within which a detection matches a truth source (seed: 4.0).
     merge_radius: pixels within which a ZOGY and an SFFT detection are the same candidate (mutual nearest).

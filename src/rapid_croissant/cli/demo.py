@@ -99,7 +99,7 @@ def command(out_dir, n, size, seed, epochs, n_boot, models):
     problems = validate_dataset(dataset)
     click.echo("validation: no problems" if not problems else "\n".join(map(str, problems)))
     click.echo(f"wrote {write_dataset_card(dataset)}")
-    _step("4/6 train and evaluate zogy, sfft and both (CNN and gradient-boosted trees)")
+    _step(f"4/6 train and evaluate zogy, sfft and both ({', '.join(models)})")
     folder = ComparisonFolder(Layout(dataset).comparison_dir)
     comp_dir, comp_json = folder.path, folder.json
     if comp_json.is_file():

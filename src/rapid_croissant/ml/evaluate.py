@@ -131,10 +131,12 @@ def _false_positives(tables: Tables, scored: pd.DataFrame, config: dict, thresho
 
 def _figure_of_merit(result: dict) -> dict:
     """RAPID's figure-of-merit table: per algorithm and stage, next to RAPID's published values."""
-    rows = []
+    rows, fps = [], result["false_positives"]
     for name, comp in result["completeness"].items():
+        if fps and name not in fps:  # another algorithm's detection curve (kept for the comparison plots)
+            continue
         stage, alg = name.split("_", 1)
-        fp = result["false_positives"].get(name, {})
+        fp = fps.get(name, {})
         row = {"curve": name, "algorithm": alg, "stage": stage, **{m: comp[m] for m in ("m50", "m80", "m20")}}
         row["fp_per_image"] = fp.get("fp_per_image", {"value": None, "reason": "no test image with truth"})
         row["m_th_10"] = fp.get("m_th_10", {"value": None, "reason": "no test image with truth"})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
-from rapid_croissant.config import EXECUTORS, BuildConfig
+from rapid_croissant.config import EXECUTORS, PROFILES, BuildConfig
+from rapid_croissant.errors import ConfigError
 
 
 def report(summary) -> int:
@@ -22,9 +25,23 @@ def report(summary) -> int:
     return 1 if summary.failed else 0
 
 
+def parse_storage_options(text: str | None) -> dict:
+    """``--storage-options`` JSON -> dict (a one-line ConfigError when it is not a JSON object)."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"--storage-options is not valid JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"--storage-options must be a JSON object, got {text!r}")
+    return value
+
+
 def run_build(**options) -> int:
     from rapid_croissant.pipeline.pipeline import build_dataset
 
+    options["storage_options"] = parse_storage_options(options.get("storage_options"))
     cfg = BuildConfig(**options)
     return report(build_dataset(cfg))
 
@@ -40,7 +57,7 @@ def build_options(f):
             type=click.Path(file_okay=False),
             default="./mini_dataset",
             show_default=True,
-            help="Folder containing jid* job folders.",
+            help="Folder containing jid* job folders, or an fsspec URL (s3://bucket/prefix/, gs://, https://).",
         ),
         click.option(
             "-o",
@@ -121,6 +138,19 @@ def build_options(f):
             show_default=True,
             help="Cutout store dtype (uint8: [0,1] values x 255, 4x smaller).",
         ),
+        click.option(
+            "--profile",
+            type=click.Choice(PROFILES),
+            default="full",
+            show_default=True,
+            help="full: the seed's full-frame tensors; cutouts: tables + cutout store + frames/ only.",
+        ),
+        click.option(
+            "--storage-options",
+            default=None,
+            help='fsspec options of a remote input, as JSON, e.g. \'{"endpoint_url": "http://host:9000"}\'.',
+        ),
+        click.option("--anon", is_flag=True, help="Read a remote input anonymously (public buckets)."),
     ]
     for opt in reversed(opts):
         f = opt(f)

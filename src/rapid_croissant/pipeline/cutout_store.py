@@ -128,17 +128,18 @@ def write_cutout_store(dataset_dir: str | Path, *, dtype: str = "float32", size:
 class CutoutStore:
     """Read one split of the store: float32 cutouts (N, C+1, size, size) with the validity channel last."""
 
-    def __init__(self, dataset_dir: str | Path, split: str):
+    def __init__(self, dataset_dir: str | Path, split: str, prefix: str = ""):
+        # prefix "sfft-": the cutouts-profile arrays centred on other positions (meta position_columns)
         root = Path(dataset_dir) / CUTOUT_DIR
-        self.meta = json.loads((root / "store.json").read_text())
-        self.cutouts = np.load(root / f"cutouts-{split}.npy", mmap_mode="r")
-        self.valid = np.load(root / f"valid-{split}.npy", mmap_mode="r")
-        self.index = pd.read_parquet(root / f"index-{split}.parquet")
+        self.meta = json.loads((root / f"{prefix}store.json").read_text())
+        self.cutouts = np.load(root / f"{prefix}cutouts-{split}.npy", mmap_mode="r")
+        self.valid = np.load(root / f"{prefix}valid-{split}.npy", mmap_mode="r")
+        self.index = pd.read_parquet(root / f"{prefix}index-{split}.parquet")
         self._row = dict(zip(self.index["candidate_id"], self.index["row"], strict=True))
 
     @staticmethod
-    def exists(dataset_dir: str | Path) -> bool:
-        return (Path(dataset_dir) / CUTOUT_DIR / "store.json").is_file()
+    def exists(dataset_dir: str | Path, prefix: str = "") -> bool:
+        return (Path(dataset_dir) / CUTOUT_DIR / f"{prefix}store.json").is_file()
 
     def rows_of(self, candidate_ids) -> np.ndarray:
         return np.array([self._row[c] for c in candidate_ids], dtype=np.int64)

@@ -1,0 +1,248 @@
+"""The cutout-first build profile (``build --profile cutouts``): cutouts straight from the FITS planes.
+
+The ``full`` profile (the seed's) writes each job's (H, W, 9) float32 tensor and makes the cutout store from
+it. The ``cutouts`` profile writes no tensor: each job opens its planes as memory maps, takes the ZScale limits
+of each channel from astropy's 1000-pixel strided sample (the same sample and the same limits as the full
+profile, so the values are identical), and normalises only the 64x64 windows around its candidates. Per job
+it writes, under ``.parts/``, its cutouts and validity bits in the order of its candidates, and
+``frames/<jid>.json`` with what is needed to turn a cutout back into physical values: the shape, per channel
+the limits ``vmin, vmax`` (value = vmin + v (vmax - vmin) for 0 < v < 1; 0 and 1 are clipped) and the WCS
+header. At the end of the build the parts are assembled into the same cutout store as ``--cutouts`` writes
+(see ``cutout_store.py``), plus ``sfft-*`` arrays centred on the SFFT position of the candidates whose SFFT
+position rounds to another pixel than (x, y), so that a loader never needs a full frame.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rapid_croissant import io, schema
+from rapid_croissant.errors import JobError
+from rapid_croissant.science.cutouts import cutout_bounds, job_cutouts
+from rapid_croissant.science.normalize import (
+    channel_bit,
+    normalize_block,
+    resize_to_shape,
+    seed_zscale_limits,
+)
+from rapid_croissant.writers.atomic import atomic_path, write_text
+
+log = logging.getLogger(__name__)
+
+FRAMES_DIR = "frames"
+SIZE = 64
+VALID_SETS = ("zogy", "sfft", "both")  # the order of cutout_store.VALID_SETS
+#: The alternative centres kept per candidate: (prefix of the store files, x column, y column).
+ALT_CENTRES = (("sfft-", "sfft_x", "sfft_y"),)
+LIMITS_NOTE = (
+    "ZScale limits (astropy ZScaleInterval, contrast 0.25) of a strided sample of 1000 pixels of the plane, "
+    "NaN set to 0, as the seed and the full profile compute them: value = vmin + v * (vmax - vmin) for "
+    "0 < v < 1 (0 and 1 are clipped)"
+)
+
+
+def part_paths(out_dir: Path, jid: str, prefix: str = "") -> dict[str, Path]:
+    base = out_dir / ".parts"
+    return {
+        "cutouts": base / f"{jid}.{prefix}cutouts.npy",
+        "valid": base / f"{jid}.{prefix}valid.npy",
+        "index": base / f"{jid}.{prefix}cutouts-index.parquet",
+    }
+
+
+def open_planes(job: io.RapidJob) -> dict[str, np.ndarray | None]:
+    """Full-frame channels as memory maps (mismatched uncertainty maps resized, as the full profile does).
+
+    The PSF channel is not opened: the store holds the native stamp there, never the resized plane.
+    """
+    h, w = job.shape
+    planes: dict[str, np.ndarray | None] = {}
+    for ch in schema.CHANNELS:
+        planes[ch] = None
+        if ch in schema.STAMP_CHANNELS or not job.channels_present.get(ch):
+            continue
+        try:
+            plane = io.open_plane(job.channel_path(ch), job=job.path)
+        except JobError:  # the tensor pass recorded it in the job's notes: zeros, masked
+            continue
+        planes[ch] = plane if plane.shape == (h, w) else resize_to_shape(np.asarray(plane), (h, w))
+    return planes
+
+
+def channel_limits(planes: dict[str, np.ndarray | None]) -> dict[str, tuple[float, float]]:
+    """The full profile's ZScale limits of every opened channel (astropy's strided 1000-pixel sample)."""
+    return {ch: seed_zscale_limits(p) for ch, p in planes.items() if p is not None}
+
+
+def window(planes, limits, shape, x: float, y: float) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The normalised (h, w, 9) float32 tensor and uint16 NaN mask of the window around (x, y), clipped
+    to the image, and its origin (row0, col0): the values the full profile writes at those pixels."""
+    row0, row1, col0, col1 = cutout_bounds(x, y, size=SIZE)
+    r0, r1 = max(row0, 0), min(row1, shape[0])
+    c0, c1 = max(col0, 0), min(col1, shape[1])
+    r1, c1 = max(r0, r1), max(c0, c1)
+    sub = np.zeros((r1 - r0, c1 - c0, len(schema.CHANNELS)), dtype=np.float32)
+    mask = np.zeros((r1 - r0, c1 - c0), dtype=np.uint16)
+    buf = np.empty((r1 - r0, c1 - c0), dtype=np.float32)
+    for k, ch in enumerate(schema.CHANNELS):
+        bit = np.uint16(channel_bit(ch))
+        plane = planes.get(ch)
+        if plane is None:
+            if ch not in schema.STAMP_CHANNELS:
+                mask |= bit
+            continue
+        np.copyto(buf, plane[r0:r1, c0:c1], casting="unsafe")
+        np.bitwise_or(mask, bit, out=mask, where=~np.isfinite(buf))
+        normalize_block(buf, vmin=limits[ch][0], vmax=limits[ch][1])
+        sub[:, :, k] = buf
+    return sub, mask, r0, c0
+
+
+def candidate_cutouts(planes, limits, psf, shape, xs, ys) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 9, 64, 64) float32 cutouts and (N, 3, 64, 8) packed validity, exactly as the cutout store."""
+    n = len(xs)
+    cuts = np.zeros((n, len(schema.CHANNELS), SIZE, SIZE), dtype=np.float32)
+    valid = np.zeros((n, len(VALID_SETS), SIZE, SIZE // 8), dtype=np.uint8)
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        sub, mask, r0, c0 = window(planes, limits, shape, x, y)
+        # the window keeps the image's edges: cutouts of it are those of the full frame, shifted
+        lx, ly = np.array([x - c0]), np.array([y - r0])
+        cut = job_cutouts(sub, mask, psf, lx, ly, channels=schema.CHANNELS, size=SIZE)[0]
+        cuts[i] = cut[:-1]
+        for k, alg in enumerate(VALID_SETS):
+            ok = (
+                cut[-1]
+                if alg == "both"
+                else job_cutouts(sub, mask, psf, lx, ly, channels=schema.CUTOUT_CHANNELS[alg], size=SIZE)[
+                    0, -1
+                ]
+            )
+            valid[i, k] = np.packbits(ok > 0.5, axis=-1)
+    return cuts, valid
+
+
+def _save_part(paths: dict[str, Path], cuts, valid, index: pd.DataFrame, dtype: str) -> None:
+    """Cutouts converted to the store's dtype exactly as cutout_store.py converts them."""
+    from rapid_croissant.pipeline.cutout_store import DTYPES
+
+    np_dtype, scale = DTYPES[dtype]
+    vals = cuts * scale
+    cuts = (np.rint(vals) if np_dtype == np.uint8 else vals).astype(np_dtype)
+    for key, arr in (("cutouts", cuts), ("valid", valid)):
+        with atomic_path(paths[key]) as tmp:
+            np.save(tmp, arr)
+    with atomic_path(paths["index"]) as tmp:
+        index.to_parquet(tmp, index=False)
+
+
+def frame_facts(job: io.RapidJob, limits: dict[str, tuple[float, float]]) -> dict:
+    wcs = job.header.wcs
+    header = {} if wcs is None else {k: v for k, v in wcs.to_header(relax=True).items()}
+    return {
+        "jid": job.jid,
+        "shape": list(job.shape),
+        "limits": {
+            ch: (list(limits[ch]) if ch in limits else None)
+            for ch in schema.CHANNELS
+            if ch not in schema.STAMP_CHANNELS
+        },
+        "limits_note": LIMITS_NOTE,
+        "psf": "native ZOGY difference PSF stamp, not normalised",
+        "wcs_header": header,
+    }
+
+
+def write_job_cutouts(job: io.RapidJob, cand: pd.DataFrame, out_dir: Path, psf, *, dtype: str) -> int:
+    """Write one job's cutout parts (main centres and alternative centres) and frames/<jid>.json."""
+    planes = open_planes(job)
+    limits = channel_limits(planes)
+    xs, ys = cand["x"].to_numpy(float), cand["y"].to_numpy(float)
+    cuts, valid = candidate_cutouts(planes, limits, psf, job.shape, xs, ys)
+    ids = cand["candidate_id"].astype(str).to_numpy()
+    _save_part(part_paths(out_dir, job.jid), cuts, valid, pd.DataFrame({"candidate_id": ids}), dtype)
+    for prefix, xcol, ycol in ALT_CENTRES:
+        ax, ay = cand[xcol].to_numpy(float), cand[ycol].to_numpy(float)
+        other = (
+            np.isfinite(ax)
+            & np.isfinite(ay)
+            & ((np.floor(ax + 0.5) != np.floor(xs + 0.5)) | (np.floor(ay + 0.5) != np.floor(ys + 0.5)))
+        )
+        acuts, avalid = candidate_cutouts(planes, limits, psf, job.shape, ax[other], ay[other])
+        index = pd.DataFrame({"candidate_id": ids[other]})
+        _save_part(part_paths(out_dir, job.jid, prefix), acuts, avalid, index, dtype)
+    write_text(out_dir / FRAMES_DIR / f"{job.jid}.json", json.dumps(frame_facts(job, limits), indent=1))
+    return len(cand)
+
+
+def _split_store(out_dir: Path, split: str, prefix: str, *, dtype: str) -> int:
+    """Concatenate the job parts of one split (rows in candidates-<split>.parquet order) into the store."""
+    from rapid_croissant.pipeline.cutout_store import CUTOUT_DIR, DTYPES
+
+    cand = pd.read_parquet(out_dir / f"candidates-{split}.parquet", columns=["candidate_id", "jid"])
+    keep = np.zeros(len(cand), dtype=bool)
+    pieces = []
+    for jid in pd.unique(cand["jid"].astype(str)):
+        paths = part_paths(out_dir, jid, prefix)
+        ids = pd.read_parquet(paths["index"])["candidate_id"].astype(str).tolist()
+        rows = np.flatnonzero((cand["jid"].astype(str) == jid).to_numpy())
+        if prefix:
+            rows = rows[cand["candidate_id"].iloc[rows].astype(str).isin(ids).to_numpy()]
+        if cand["candidate_id"].iloc[rows].astype(str).tolist() != ids:
+            raise RuntimeError(
+                f"{jid}: cutout part out of step with its candidates: rebuild with --overwrite"
+            )
+        keep[rows] = True
+        pieces.append(paths)
+    sel = cand[keep].reset_index(drop=True)
+    n = len(sel)
+    dest = out_dir / CUTOUT_DIR
+    with (
+        atomic_path(dest / f"{prefix}cutouts-{split}.npy") as tmp_c,
+        atomic_path(dest / f"{prefix}valid-{split}.npy") as tmp_v,
+    ):
+        store = np.lib.format.open_memmap(
+            tmp_c, mode="w+", dtype=DTYPES[dtype][0], shape=(n, len(schema.CHANNELS), SIZE, SIZE)
+        )
+        valid = np.lib.format.open_memmap(
+            tmp_v, mode="w+", dtype=np.uint8, shape=(n, len(VALID_SETS), SIZE, SIZE // 8)
+        )
+        row = 0
+        for paths in pieces:
+            part = np.load(paths["cutouts"], mmap_mode="r")
+            store[row : row + len(part)] = part
+            valid[row : row + len(part)] = np.load(paths["valid"], mmap_mode="r")
+            row += len(part)
+        store.flush()
+        valid.flush()
+        del store, valid
+    index = pd.DataFrame({"candidate_id": sel["candidate_id"], "jid": sel["jid"], "row": np.arange(n)})
+    with atomic_path(dest / f"{prefix}index-{split}.parquet") as tmp:
+        index.to_parquet(tmp, index=False)
+    return n
+
+
+def assemble_cutout_store(out_dir: str | Path, *, dtype: str = "float32") -> dict:
+    """The cutout store of a cutouts-profile build, from its job parts (same files as ``--cutouts``)."""
+    from rapid_croissant.pipeline.cutout_store import CUTOUT_DIR, DTYPES
+
+    out_dir = Path(out_dir)
+    metas = {}
+    for prefix, xcol, ycol in (("", "x", "y"), *ALT_CENTRES):
+        counts = {split: _split_store(out_dir, split, prefix, dtype=dtype) for split in schema.SPLITS}
+        meta = {
+            "dtype": dtype,
+            "scale": DTYPES[dtype][1],
+            "channels": list(schema.CHANNELS),
+            "size": SIZE,
+            "position_columns": [xcol, ycol],
+            "counts": counts,
+        }
+        write_text(out_dir / CUTOUT_DIR / f"{prefix}store.json", json.dumps(meta, indent=1))
+        metas[prefix or "main"] = meta
+    log.info("cutout store from the FITS planes (%s): %s", dtype, metas["main"]["counts"])
+    return metas

@@ -23,7 +23,7 @@ def is_remote(location: str | Path) -> bool:
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """Options of ``create_dataset.py`` / ``rapid-croissant build`` (defaults follow the seed where it has one).
+    """Options of ``create_dataset.py`` / ``rapid-croissant build`` (defaults: the seed's, where it has one).
 
     match_radius: pixels within which a detection matches a truth source (seed: 4.0).
     merge_radius: pixels within which a ZOGY and an SFFT detection are the same candidate (mutual nearest).

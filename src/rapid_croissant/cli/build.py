@@ -14,9 +14,8 @@ def report(summary) -> int:
     """Print the run summary; return the exit code (1 when any job failed)."""
     counts = summary.counts()
     text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-    click.echo(
-        f"built {summary.output_dir}: {summary.n_candidates} candidates from {len(summary.results)} jobs ({text})"
-    )
+    n_jobs = len(summary.results)
+    click.echo(f"built {summary.output_dir}: {summary.n_candidates} candidates from {n_jobs} jobs ({text})")
     for r in summary.results:
         if r.status == "partial":
             click.echo(f"  partial {r.jid}: " + "; ".join(r.warnings), err=True)

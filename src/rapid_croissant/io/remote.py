@@ -1,4 +1,4 @@
-"""RAPID jobs behind an fsspec URL (``s3://bucket/prefix/``, ``gs://...``, ``https://...``): listing and staging.
+"""RAPID jobs behind an fsspec URL (``s3://bucket/prefix/``, ``gs://``, ``https://``): listing and staging.
 
 Only what a local build reads is read: the regular objects directly under a ``jid<N>/`` prefix (no
 sub-prefixes, no recursion, no names that could leave the job's folder). Each object is copied to a local

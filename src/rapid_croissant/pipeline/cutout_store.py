@@ -145,7 +145,7 @@ class CutoutStore:
         return np.array([self._row[c] for c in candidate_ids], dtype=np.int64)
 
     def get(self, rows: np.ndarray, *, algorithm: str) -> np.ndarray:
-        """Cutouts of ``rows``: the loader's channels of ``algorithm``, then its validity channel (float32)."""
+        """Cutouts of ``rows``: the loader's channels of ``algorithm``, then its validity (float32)."""
         idx = [self.meta["channels"].index(c) for c in schema.CUTOUT_CHANNELS[algorithm]]
         every = idx == list(range(self.cutouts.shape[1]))
         rows = np.asarray(rows, dtype=np.int64)

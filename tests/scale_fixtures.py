@@ -80,6 +80,14 @@ def upload_tree(client, bucket: str, prefix: str, root: Path, only: list[str] | 
     return n
 
 
+def package_env() -> dict[str, str]:
+    """The environment with this checkout's rapid_croissant first on PYTHONPATH (for worker processes)."""
+    import rapid_croissant
+
+    src = str(Path(rapid_croissant.__file__).resolve().parents[1])
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+
+
 def _wait_for(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -101,11 +109,13 @@ def dask_cluster(n_workers: int, log_dir: Path):
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     log_dir.mkdir(parents=True, exist_ok=True)
-    procs = []
+    procs, logs = [], []
+    env = package_env()
 
     def start(name, *args):
         log = (log_dir / f"{name}.log").open("w")
-        procs.append(subprocess.Popen([str(bindir / "dask"), *args], stdout=log, stderr=log))
+        logs.append(log)
+        procs.append(subprocess.Popen([str(bindir / "dask"), *args], stdout=log, stderr=log, env=env))
         return procs[-1]
 
     try:
@@ -139,3 +149,5 @@ def dask_cluster(n_workers: int, log_dir: Path):
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        for log in logs:
+            log.close()

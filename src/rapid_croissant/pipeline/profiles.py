@@ -24,7 +24,7 @@ import pandas as pd
 
 from rapid_croissant import io, schema
 from rapid_croissant.errors import JobError
-from rapid_croissant.science.cutouts import cutout_bounds, job_cutouts
+from rapid_croissant.science.cutouts import cutout_bounds, job_cutouts, psf_plane
 from rapid_croissant.science.normalize import (
     channel_bit,
     normalize_block,
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 FRAMES_DIR = "frames"
 SIZE = 64
+#: Candidates gathered at once (about 150 MB of float32 cutouts).
+CHUNK = 1024
 VALID_SETS = ("zogy", "sfft", "both")  # the order of cutout_store.VALID_SETS
 #: The alternative centres kept per candidate: (prefix of the store files, x column, y column).
 ALT_CENTRES = (("sfft-", "sfft_x", "sfft_y"),)
@@ -104,41 +106,99 @@ def window(planes, limits, shape, x: float, y: float) -> tuple[np.ndarray, np.nd
     return sub, mask, r0, c0
 
 
-def candidate_cutouts(planes, limits, psf, shape, xs, ys) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 9, 64, 64) float32 cutouts and (N, 3, 64, 8) packed validity, exactly as the cutout store."""
-    n = len(xs)
-    cuts = np.zeros((n, len(schema.CHANNELS), SIZE, SIZE), dtype=np.float32)
-    valid = np.zeros((n, len(VALID_SETS), SIZE, SIZE // 8), dtype=np.uint8)
-    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
-        sub, mask, r0, c0 = window(planes, limits, shape, x, y)
-        # the window keeps the image's edges: cutouts of it are those of the full frame, shifted
-        lx, ly = np.array([x - c0]), np.array([y - r0])
-        cut = job_cutouts(sub, mask, psf, lx, ly, channels=schema.CHANNELS, size=SIZE)[0]
-        cuts[i] = cut[:-1]
-        for k, alg in enumerate(VALID_SETS):
-            ok = (
-                cut[-1]
-                if alg == "both"
-                else job_cutouts(sub, mask, psf, lx, ly, channels=schema.CUTOUT_CHANNELS[alg], size=SIZE)[
-                    0, -1
-                ]
-            )
-            valid[i, k] = np.packbits(ok > 0.5, axis=-1)
-    return cuts, valid
+def _to_store(cut: np.ndarray, np_dtype, scale: float) -> np.ndarray:
+    """float32 [0, 1] cutouts -> the store's dtype, exactly as cutout_store.py converts them."""
+    vals = cut * scale if scale != 1.0 else cut
+    return np.rint(vals) if np_dtype == np.uint8 else vals
 
 
-def _save_part(paths: dict[str, Path], cuts, valid, index: pd.DataFrame, dtype: str) -> None:
-    """Cutouts converted to the store's dtype exactly as cutout_store.py converts them."""
+def _bad_bits(channels) -> int:
+    return sum(channel_bit(c) for c in channels if c not in schema.STAMP_CHANNELS)
+
+
+def _edge_cutouts(planes, limits, psf, shape, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """One candidate whose window reaches outside the image, through science.cutouts.job_cutouts."""
+    sub, mask, r0, c0 = window(planes, limits, shape, x, y)
+    # the window keeps the image's edges: its cutouts are those of the full frame, shifted
+    lx, ly = np.array([x - c0]), np.array([y - r0])
+    cut = job_cutouts(sub, mask, psf, lx, ly, channels=schema.CHANNELS, size=SIZE)[0]
+    valid = np.empty((len(VALID_SETS), SIZE, SIZE // 8), dtype=np.uint8)
+    for k, alg in enumerate(VALID_SETS):
+        channels = schema.CHANNELS if alg == "both" else schema.CUTOUT_CHANNELS[alg]
+        ok = (
+            cut[-1]
+            if alg == "both"
+            else job_cutouts(sub, mask, psf, lx, ly, channels=channels, size=SIZE)[0, -1]
+        )
+        valid[k] = np.packbits(ok > 0.5, axis=-1)
+    return cut[:-1], valid
+
+
+def _interior_cutouts(planes, limits, psf, r0: np.ndarray, c0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cutouts of windows wholly inside the image, gathered from the memory maps channel by channel
+    (the same float32 arithmetic as the full profile's tensor pass and job_cutouts)."""
+    n, ar = len(r0), np.arange(SIZE)
+    rows, cols = (r0[:, None] + ar)[:, :, None], (c0[:, None] + ar)[:, None, :]
+    cut = np.empty((n, len(schema.CHANNELS), SIZE, SIZE), dtype=np.float32)
+    bits = np.zeros((n, SIZE, SIZE), dtype=np.uint16)
+    for k, ch in enumerate(schema.CHANNELS):
+        plane, buf = planes.get(ch), cut[:, k]
+        if ch in schema.STAMP_CHANNELS:
+            buf[:] = 0.0 if psf is None else psf_plane(np.asarray(psf), SIZE)
+            continue
+        if plane is None:
+            buf[:] = 0.0
+            bits |= np.uint16(channel_bit(ch))
+            continue
+        np.copyto(buf, plane[rows, cols], casting="unsafe")
+        bad = ~np.isfinite(buf)
+        bits[bad] |= np.uint16(channel_bit(ch))
+        normalize_block(buf, vmin=limits[ch][0], vmax=limits[ch][1])
+        buf[bad] = 0.0  # job_cutouts: a NaN pixel of a channel is 0 in that channel
+    valid = np.empty((n, len(VALID_SETS), SIZE, SIZE // 8), dtype=np.uint8)
+    for k, alg in enumerate(VALID_SETS):
+        channels = schema.CHANNELS if alg == "both" else schema.CUTOUT_CHANNELS[alg]
+        valid[:, k] = np.packbits((bits & np.uint16(_bad_bits(channels))) == 0, axis=-1)
+    return cut, valid
+
+
+def candidate_cutouts(planes, limits, psf, shape, xs, ys, cuts, valid, *, np_dtype, scale) -> None:
+    """Fill ``cuts`` (N, 9, 64, 64) in the store's dtype and ``valid`` (N, 3, 64, 8), as the cutout store."""
+    bounds = np.array([cutout_bounds(x, y, size=SIZE) for x, y in zip(xs, ys, strict=True)]).reshape(-1, 4)
+    inside = (
+        (bounds[:, 0] >= 0) & (bounds[:, 2] >= 0) & (bounds[:, 1] <= shape[0]) & (bounds[:, 3] <= shape[1])
+    )
+    where = np.flatnonzero(inside)
+    for s in range(0, len(where), CHUNK):
+        idx = where[s : s + CHUNK]
+        cut, ok = _interior_cutouts(planes, limits, psf, bounds[idx, 0], bounds[idx, 2])
+        cuts[idx] = _to_store(cut, np_dtype, scale)
+        valid[idx] = ok
+    for i in np.flatnonzero(~inside):
+        cut, ok = _edge_cutouts(planes, limits, psf, shape, xs[i], ys[i])
+        cuts[i] = _to_store(cut, np_dtype, scale)
+        valid[i] = ok
+
+
+def _write_part(paths: dict[str, Path], ids, planes, limits, psf, shape, xs, ys, dtype: str) -> None:
+    """Write one job's cutouts straight into memory-mapped part files (in the store's dtype)."""
     from rapid_croissant.pipeline.cutout_store import DTYPES
 
     np_dtype, scale = DTYPES[dtype]
-    vals = cuts * scale
-    cuts = (np.rint(vals) if np_dtype == np.uint8 else vals).astype(np_dtype)
-    for key, arr in (("cutouts", cuts), ("valid", valid)):
-        with atomic_path(paths[key]) as tmp:
-            np.save(tmp, arr)
+    n = len(xs)
+    with atomic_path(paths["cutouts"]) as tmp_c, atomic_path(paths["valid"]) as tmp_v:
+        cuts = np.lib.format.open_memmap(
+            tmp_c, mode="w+", dtype=np_dtype, shape=(n, len(schema.CHANNELS), SIZE, SIZE)
+        )
+        valid = np.lib.format.open_memmap(
+            tmp_v, mode="w+", dtype=np.uint8, shape=(n, len(VALID_SETS), SIZE, SIZE // 8)
+        )
+        candidate_cutouts(planes, limits, psf, shape, xs, ys, cuts, valid, np_dtype=np_dtype, scale=scale)
+        cuts.flush()
+        valid.flush()
+        del cuts, valid
     with atomic_path(paths["index"]) as tmp:
-        index.to_parquet(tmp, index=False)
+        pd.DataFrame({"candidate_id": ids}).to_parquet(tmp, index=False)
 
 
 def frame_facts(job: io.RapidJob, limits: dict[str, tuple[float, float]]) -> dict:
@@ -163,9 +223,8 @@ def write_job_cutouts(job: io.RapidJob, cand: pd.DataFrame, out_dir: Path, psf, 
     planes = open_planes(job)
     limits = channel_limits(planes)
     xs, ys = cand["x"].to_numpy(float), cand["y"].to_numpy(float)
-    cuts, valid = candidate_cutouts(planes, limits, psf, job.shape, xs, ys)
     ids = cand["candidate_id"].astype(str).to_numpy()
-    _save_part(part_paths(out_dir, job.jid), cuts, valid, pd.DataFrame({"candidate_id": ids}), dtype)
+    _write_part(part_paths(out_dir, job.jid), ids, planes, limits, psf, job.shape, xs, ys, dtype)
     for prefix, xcol, ycol in ALT_CENTRES:
         ax, ay = cand[xcol].to_numpy(float), cand[ycol].to_numpy(float)
         other = (
@@ -173,9 +232,8 @@ def write_job_cutouts(job: io.RapidJob, cand: pd.DataFrame, out_dir: Path, psf, 
             & np.isfinite(ay)
             & ((np.floor(ax + 0.5) != np.floor(xs + 0.5)) | (np.floor(ay + 0.5) != np.floor(ys + 0.5)))
         )
-        acuts, avalid = candidate_cutouts(planes, limits, psf, job.shape, ax[other], ay[other])
-        index = pd.DataFrame({"candidate_id": ids[other]})
-        _save_part(part_paths(out_dir, job.jid, prefix), acuts, avalid, index, dtype)
+        paths = part_paths(out_dir, job.jid, prefix)
+        _write_part(paths, ids[other], planes, limits, psf, job.shape, ax[other], ay[other], dtype)
     write_text(out_dir / FRAMES_DIR / f"{job.jid}.json", json.dumps(frame_facts(job, limits), indent=1))
     return len(cand)
 

@@ -117,6 +117,9 @@ CUTOUT_KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("zogy", "sfft", "both"),
         "none: (N, 3, 64, 8) validity bits packed along x, one plane per loader channel set",
     ),
+    # build --profile cutouts: the candidates whose SFFT position rounds to another pixel than (x, y)
+    "sfft_cutouts": ("sfft-cutouts-*.npy", schema.CHANNELS, "as cutouts, centred on (sfft_x, sfft_y)"),
+    "sfft_cutout_valid": ("sfft-valid-*.npy", ("zogy", "sfft", "both"), "none: as cutout_valid"),
 }
 
 

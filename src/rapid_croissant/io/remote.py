@@ -1,10 +1,12 @@
 """RAPID jobs behind an fsspec URL (``s3://bucket/prefix/``, ``gs://``, ``https://``): listing and staging.
 
 Only what a local build reads is read: the regular objects directly under a ``jid<N>/`` prefix (no
-sub-prefixes, no recursion, no names that could leave the job's folder). Each object is copied to a local
-scratch folder with retries; the caller builds the job from there and removes the folder. Credentials come
-from fsspec's usual sources (for S3: the AWS environment variables, ``~/.aws`` profiles, instance roles),
-``anon`` reads a public bucket, and ``storage_options`` go to the filesystem unchanged.
+sub-prefixes, no recursion, no names that could leave the job's folder) whose names a build reads (the
+products and catalogs of either era, truth files, science images; see ``build_input``). Each object is
+copied to a local scratch folder with retries; the caller builds the job from there and removes the
+folder. Credentials come from fsspec's usual sources (for S3: the AWS environment variables, ``~/.aws``
+profiles, instance roles), ``anon`` reads a public bucket, and ``storage_options`` go to the filesystem
+unchanged.
 """
 
 from __future__ import annotations
@@ -58,6 +60,22 @@ def describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}"[:300]
 
 
+def _known_names() -> frozenset[str]:
+    names = set(schema.SEED_CATALOG_FILES)
+    for files in schema.FILES_BY_ERA.values():
+        names |= set(files.channels.values()) | set(files.catalogs.values()) | set(files.optional)
+    return frozenset(names)
+
+
+_KNOWN = _known_names()
+_PATTERNS = (schema.SCIENCE_HEADER_PATTERN, schema.INJECTION_PATTERN, schema.OU_INDEX_PATTERN)
+
+
+def build_input(name: str) -> bool:
+    """True for a file name a build may read (others, e.g. logs or coverage maps, are never fetched)."""
+    return name in _KNOWN or any(p.match(name) for p in _PATTERNS)
+
+
 def _name(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
 
@@ -86,7 +104,7 @@ def list_objects(fs, job_path: str) -> list[RemoteObject]:
     out = []
     for e in entries:
         name = _name(e["name"])
-        if e.get("type") != "file":
+        if e.get("type") != "file" or not build_input(name):
             continue
         if not _SAFE_NAME.match(name):
             log.warning("%s/%s: object name not allowed as a file name: skipped", jid, name)

@@ -55,6 +55,8 @@ class BuildConfig:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        if str(self.input_dir).startswith("file://"):  # a local folder written as a URL
+            object.__setattr__(self, "input_dir", str(self.input_dir)[len("file://") :])
         remote = is_remote(self.input_dir)
         object.__setattr__(self, "input_dir", str(self.input_dir) if remote else Path(self.input_dir))
         object.__setattr__(self, "output_dir", Path(self.output_dir))

@@ -14,7 +14,7 @@ import pytest
 from rapid_croissant.config import BuildConfig
 from rapid_croissant.pipeline import staging
 from rapid_croissant.pipeline.pipeline import build_dataset
-from scale_fixtures import digests, moto_server, upload_tree
+from scale_fixtures import digests, free_port, moto_server, upload_tree, wait_for_port
 
 pytest.importorskip("s3fs")
 pytest.importorskip("moto.server")
@@ -172,3 +172,23 @@ def test_endpoint_gone_mid_build_names_the_job_and_object(sim_2026, tmp_path):
     first = ref.objects[0].name
     assert res.error.startswith(f"jid1001/{first}: cannot read the object: ")
     assert "Could not connect" in res.error or "Connect" in res.error
+
+
+def test_http_build_equals_the_local_build(sim_2026, tmp_path):
+    """https:// (here http://) where the server lists folders: Python's http.server as a separate process."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(sim_2026)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        local, remote = tmp_path / "local", tmp_path / "remote"
+        build_dataset(BuildConfig(input_dir=sim_2026, output_dir=local, executor="serial"), progress=False)
+        wait_for_port(port)
+        run = _cli("-i", f"http://127.0.0.1:{port}/", "-o", str(remote), "--workers", "1")
+        assert run.returncode == 0, run.stderr
+    finally:
+        server.terminate()
+        server.wait()
+    assert digests(remote) == digests(local)

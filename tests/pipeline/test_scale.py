@@ -1,4 +1,4 @@
-"""Scale and robustness of the build: executors agree, builds are deterministic and resumable after SIGKILL."""
+"""Scale and robustness of the build: executors agree, builds are deterministic and resume after SIGKILL."""
 
 from __future__ import annotations
 

@@ -27,13 +27,23 @@ ATTEMPTS = 3
 #: An object name a job may hold: a plain file name, never a path, "." or "..".
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 #: Metadata that changes when an object's content changes, best first (S3 ETag, GCS md5/crc, HTTP...).
-_VERSION_KEYS = ("ETag", "etag", "md5Hash", "crc32c", "VersionId", "LastModified", "mtime", "updated")
+_VERSION_KEYS = (
+    "ETag",
+    "etag",
+    "md5Hash",
+    "crc32c",
+    "VersionId",
+    "LastModified",
+    "Last-Modified",
+    "mtime",
+    "updated",
+)
 
 
 @dataclass(frozen=True)
 class RemoteObject:
     name: str
-    size: int
+    size: int  # -1 when the store does not say
     version: str  # ETag or another content marker ("" when the store gives none)
 
 
@@ -109,9 +119,19 @@ def list_objects(fs, job_path: str) -> list[RemoteObject]:
         if not _SAFE_NAME.match(name):
             log.warning("%s/%s: object name not allowed as a file name: skipped", jid, name)
             continue
+        if e.get("size") is None:  # listings of HTTP servers: ask for the size and date (HEAD)
+            e = _info(fs, e, jid, name)
         version = next((str(e[k]) for k in _VERSION_KEYS if e.get(k) not in (None, "")), "")
-        out.append(RemoteObject(name, int(e.get("size") or 0), version))
+        size = e.get("size")
+        out.append(RemoteObject(name, -1 if size is None else int(size), version))
     return sorted(out, key=lambda o: o.name)
+
+
+def _info(fs, entry: dict, jid: str, name: str) -> dict:
+    try:
+        return {**entry, **fs.info(entry["name"])}
+    except Exception as err:  # noqa: BLE001
+        raise JobError(jid, name, f"cannot read the object's metadata: {describe(err)}") from None
 
 
 def _transient(err: BaseException) -> bool:
@@ -133,6 +153,6 @@ def fetch_object(fs, job_path: str, obj: RemoteObject, dest_dir: Path, *, attemp
             log.debug("%s/%s: attempt %d failed (%s), retrying", jid, obj.name, attempt, describe(err))
             time.sleep(0.5 * 2 ** (attempt - 1))
     got = dest.stat().st_size if dest.is_file() else -1
-    if got != obj.size:
+    if got != obj.size and obj.size >= 0:
         raise JobError(jid, obj.name, f"read {got} bytes of an object listed with {obj.size}")
     return dest

@@ -107,11 +107,13 @@ def _run(
 
     task, size = process_job, {j.name: 1 for j in todo}
     bar_options = {"total": len(todo), "desc": "building jobs", "unit": "job"}
-    if cfg.remote:  # the bar counts the bytes read from the store, job by job
+    if cfg.remote:
         from rapid_croissant.pipeline.staging import process_remote_job
 
-        task, size = process_remote_job, {j.name: j.nbytes for j in todo}
-        bar_options = {"total": sum(size.values()), "desc": "jobs read", "unit": "B", "unit_scale": True}
+        task = process_remote_job
+        if any(j.nbytes for j in todo):  # the bar counts the bytes read, job by job
+            size = {j.name: j.nbytes for j in todo}
+            bar_options = {"total": sum(size.values()), "desc": "jobs read", "unit": "B", "unit_scale": True}
     bar = tqdm(**bar_options, disable=not progress)
     results = []
     if executor is None:

@@ -31,6 +31,7 @@ class RemoteJob:
     url: str  # protocol://path of the job prefix
     path: str  # the filesystem's path of the prefix (no protocol)
     objects: tuple[remote.RemoteObject, ...]
+    error: str = ""  # why the job's objects could not be listed
 
     @property
     def name(self) -> str:
@@ -38,7 +39,7 @@ class RemoteJob:
 
     @property
     def nbytes(self) -> int:
-        return sum(o.size for o in self.objects)
+        return sum(max(o.size, 0) for o in self.objects)
 
 
 def _fs(cfg: BuildConfig):
@@ -53,12 +54,12 @@ def discover_remote_jobs(cfg: BuildConfig) -> list[RemoteJob]:
     jobs = []
     for path in remote.list_jobs(fs, root, url):
         jid = path.rstrip("/").rsplit("/", 1)[-1]
+        objects, error = (), ""
         try:
             objects = tuple(remote.list_objects(fs, path))
         except JobError as err:
-            log.error("%s", err)
-            objects = ()
-        jobs.append(RemoteJob(f"{base}/{jid}", path, objects))
+            error = str(err)
+        jobs.append(RemoteJob(f"{base}/{jid}", path, objects, error))
     log.info("%s: %d jobs, %.2f GB", url, len(jobs), sum(j.nbytes for j in jobs) / 1e9)
     return jobs
 
@@ -73,8 +74,10 @@ def remote_fingerprint(job: RemoteJob, cfg: BuildConfig) -> str:
 
 def stage(job: RemoteJob, cfg: BuildConfig, scratch: Path) -> Path:
     """Copy the job's listed objects into ``scratch/<jid>/``; JobError naming the job and object."""
+    if job.error:
+        raise JobError(job.name, None, job.error.split(": ", 1)[-1])
     if not job.objects:
-        raise JobError(job.name, None, f"no readable objects under {job.url}")
+        raise JobError(job.name, None, f"no objects a build reads under {job.url}")
     fs, _ = _fs(cfg)
     dest = scratch / job.name
     dest.mkdir()

@@ -116,3 +116,20 @@ def test_profile_options(sim_2025, tmp_path):
     assert "profile" not in BuildConfig(input_dir=sim_2025, output_dir=tmp_path / "y").science_dict()
     with pytest.raises(ConfigError, match="profile must be one of"):
         BuildConfig(input_dir=sim_2025, output_dir=tmp_path / "z", profile="tiny")
+
+
+def test_store_is_the_only_copy_and_resumes_from_itself(sim_2025, cutout_build, tmp_path):
+    """Parts are removed once the store is written; a build that adds jobs (splits change) takes the
+    cutouts of the jobs it skips from the store it replaces, and ends byte-identical to a fresh build."""
+    assert not list((cutout_build / ".parts").glob("*cutouts*"))
+    out = tmp_path / "ds"
+    first = ("jid1001", "jid1002", "jid1003", "jid1008")
+    build_dataset(
+        BuildConfig(input_dir=sim_2025, output_dir=out, workers=1, profile="cutouts", jobs=first),
+        progress=False,
+    )
+    summary = build_dataset(
+        BuildConfig(input_dir=sim_2025, output_dir=out, workers=1, profile="cutouts"), progress=False
+    )
+    assert sorted(r.jid for r in summary.results if r.status == "skipped") == sorted(first)
+    assert digests(out) == digests(cutout_build)

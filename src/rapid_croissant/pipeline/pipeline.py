@@ -178,7 +178,7 @@ def build_dataset(
     summary = BuildSummary(out, sorted(results + skipped, key=lambda r: parts._jid_number(r.jid)))
     summary.n_candidates = write_tables(out, [j.name for j in jobs], cfg)
     if cfg.profile == "cutouts":
-        from rapid_croissant.pipeline.profiles import assemble_cutout_store
+        from rapid_croissant.pipeline.store_assembly import assemble_cutout_store
 
         assemble_cutout_store(out, dtype=cfg.cutout_dtype)
     elif cfg.cutouts:

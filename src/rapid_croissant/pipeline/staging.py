@@ -14,6 +14,7 @@ import logging
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from rapid_croissant.errors import JobError
 from rapid_croissant.io import remote
 
 log = logging.getLogger(__name__)
+
+#: Objects of one job read at once.
+FETCH_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,10 @@ def stage(job: RemoteJob, cfg: BuildConfig, scratch: Path) -> Path:
     dest = scratch / job.name
     dest.mkdir()
     t0 = time.perf_counter()
-    for obj in job.objects:
-        remote.fetch_object(fs, job.path, obj, dest)
+    # a few objects at once: an object store's latency, not its bandwidth, limits one stream
+    with ThreadPoolExecutor(max_workers=FETCH_THREADS) as pool:
+        for fut in [pool.submit(remote.fetch_object, fs, job.path, obj, dest) for obj in job.objects]:
+            fut.result()  # the first failure (a JobError naming the object) is raised
     seconds = time.perf_counter() - t0
     log.debug("%s: staged %.1f MB in %.1f s", job.name, job.nbytes / 1e6, seconds)
     return dest

@@ -128,7 +128,8 @@ def zscale_sample_vs_plane(job_dir: Path) -> dict:
     """Per channel: the sampled limits (both profiles) and those of ZScale on every pixel of the plane."""
     from astropy.visualization import ZScaleInterval
 
-    from rapid_croissant import io, schema
+    from rapid_croissant import formats as schema
+    from rapid_croissant import io
     from rapid_croissant.science.normalize import seed_zscale_limits
 
     job = io.open_job(job_dir)

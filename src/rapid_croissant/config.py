@@ -1,9 +1,16 @@
-"""Typed, validated configuration of a dataset build."""
+"""Typed, validated configuration of a dataset build, and the check of configuration keys.
+
+A misspelled key (in a TOML file or a dict of options) is an error that suggests the right name.
+"""
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
-from dataclasses import asdict, dataclass, field
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from rapid_croissant.errors import ConfigError
@@ -21,9 +28,44 @@ def is_remote(location: str | Path) -> bool:
     return "://" in text and not text.startswith("file://")
 
 
+def parse_storage_options(value) -> dict:
+    """``storage_options`` as a dict: a mapping (TOML table) or JSON text (``--storage-options``)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"storage_options is not valid JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"storage_options must be a JSON object (a TOML table), got {value!r}")
+    return dict(value)
+
+
+def check_keys(keys: Iterable[str], known: Iterable[str], where: str) -> None:
+    """ConfigError naming every key of ``keys`` not in ``known``, each with the closest known name."""
+    known = tuple(known)
+    problems = []
+    for key in keys:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            problems.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    if problems:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(problems)}; known keys: {', '.join(known)}")
+
+
+def read_toml(path: str | Path) -> dict:
+    """A TOML file as a dict; ConfigError naming the file when it cannot be read or parsed."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"config_path: cannot read {path}: {err}") from err
+
+
 @dataclass(frozen=True)
 class BuildConfig:
-    """Options of ``create_dataset.py`` / ``rapid-croissant build`` (defaults: the seed's, where it has one).
+    """Options of ``create_dataset.py`` / ``rapid-croissant build`` (defaults follow the seed where it has
+    one).
 
     match_radius: pixels within which a detection matches a truth source (seed: 4.0).
     merge_radius: pixels within which a ZOGY and an SFFT detection are the same candidate (mutual nearest).
@@ -52,7 +94,6 @@ class BuildConfig:
     profile: str = "full"
     storage_options: dict = field(default_factory=dict)
     anon: bool = False
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if str(self.input_dir).startswith("file://"):  # a local folder written as a URL
@@ -80,8 +121,7 @@ class BuildConfig:
             raise ConfigError(
                 "cutouts need the full images: drop --no-full-images (or use --profile cutouts)"
             )
-        if not isinstance(self.storage_options, dict):
-            raise ConfigError(f"storage_options must be a JSON object, got {self.storage_options!r}")
+        object.__setattr__(self, "storage_options", parse_storage_options(self.storage_options))
         if self.jobs is not None:
             object.__setattr__(self, "jobs", tuple(self.jobs))
         if not remote and self.input_dir.resolve() == self.output_dir.resolve():
@@ -121,3 +161,20 @@ class BuildConfig:
             for k, v in self.storage_options.items()
         }
         return d
+
+    @classmethod
+    def from_dict(cls, values: Mapping, *, where: str = "options") -> BuildConfig:
+        """A config from a mapping of option names (``match-radius`` or ``match_radius``); a misspelled
+        name is a ConfigError that suggests the right one."""
+        options = {str(k).replace("-", "_"): v for k, v in values.items()}
+        check_keys(options, [f.name for f in fields(cls)], where)
+        return cls(**options)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, defaults: Mapping | None = None, **overrides) -> BuildConfig:
+        """A config from a TOML file (keys at the top level or in a ``[build]`` table): ``defaults``, then
+        the file's values, then ``overrides``."""
+        data = read_toml(path)
+        table = data["build"] if isinstance(data.get("build"), dict) else data
+        check_keys([str(k).replace("-", "_") for k in table], [f.name for f in fields(cls)], str(path))
+        return cls.from_dict({**(defaults or {}), **table, **overrides})

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rapid_croissant import io, schema
+from rapid_croissant import io
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.dataset import layout, schema
 from rapid_croissant.errors import ConfigError
 from rapid_croissant.pipeline.pipeline import build_dataset
 from rapid_croissant.science.cutouts import cutout_bounds
@@ -36,7 +37,7 @@ def cutout_build(sim_2025, tmp_path_factory):
 
 def test_profile_cutouts_writes_the_full_profile_store_without_tensors(full_build, cutout_build):
     full, cut = digests(full_build), digests(cutout_build)
-    assert not any(k.startswith((schema.IMAGES_DIR, schema.MASKS_DIR)) for k in cut)
+    assert not any(k.startswith((layout.IMAGES_DIR, layout.MASKS_DIR)) for k in cut)
     store = {k for k in full if k.startswith("cutouts/")}
     assert len(store) == 10  # 3 splits x (cutouts, valid, index) + store.json
     assert {k: cut[k] for k in store} == {k: full[k] for k in store}  # byte-identical store
@@ -53,7 +54,7 @@ def test_profile_cutouts_writes_the_full_profile_store_without_tensors(full_buil
 
 
 def test_frames_give_back_the_physical_values(sim_2025, cutout_build):
-    from rapid_croissant.pipeline.cutout_store import CutoutStore
+    from rapid_croissant.dataset.cutouts import CutoutStore
 
     store = CutoutStore(cutout_build, "train")
     cand = pd.read_parquet(cutout_build / "candidates-train.parquet")
@@ -133,3 +134,14 @@ def test_store_is_the_only_copy_and_resumes_from_itself(sim_2025, cutout_build, 
     )
     assert sorted(r.jid for r in summary.results if r.status == "skipped") == sorted(first)
     assert digests(out) == digests(cutout_build)
+
+
+def test_a_cutout_profile_dataset_is_described_and_valid(cutout_build):
+    from rapid_croissant.dataset.validate import validate_dataset
+    from rapid_croissant.writers.croissant import write_croissant
+
+    write_croissant(cutout_build)
+    manifest = pd.read_parquet(cutout_build / "images-manifest.parquet")
+    assert {"cutouts/sfft-cutouts-train.npy", "cutouts/cutouts-train.npy"} <= set(manifest.path)
+    assert not manifest.path.str.startswith("images/").any()
+    assert validate_dataset(cutout_build, run_mlcroissant=False) == []

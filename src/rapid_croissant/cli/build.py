@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
-
 import click
+from click.core import ParameterSource
 
 from rapid_croissant.config import EXECUTORS, PROFILES, BuildConfig
-from rapid_croissant.errors import ConfigError
 
 
 def report(summary) -> int:
     """Print the run summary; return the exit code (1 when any job failed)."""
     counts = summary.counts()
     text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-    n_jobs = len(summary.results)
-    click.echo(f"built {summary.output_dir}: {summary.n_candidates} candidates from {n_jobs} jobs ({text})")
+    click.echo(
+        f"built {summary.output_dir}: {summary.n_candidates} candidates from {len(summary.results)} jobs "
+        f"({text})"
+    )
     for r in summary.results:
         if r.status == "partial":
             click.echo(f"  partial {r.jid}: " + "; ".join(r.warnings), err=True)
@@ -24,24 +24,14 @@ def report(summary) -> int:
     return 1 if summary.failed else 0
 
 
-def parse_storage_options(text: str | None) -> dict:
-    """``--storage-options`` JSON -> dict (a one-line ConfigError when it is not a JSON object)."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"--storage-options is not valid JSON ({err})") from None
-    if not isinstance(value, dict):
-        raise ConfigError(f"--storage-options must be a JSON object, got {text!r}")
-    return value
-
-
-def run_build(**options) -> int:
+def run_build(config_path=None, defaults=None, **options) -> int:
+    """Build with ``options`` over the TOML file ``config_path`` over ``defaults``; return the exit code."""
     from rapid_croissant.pipeline.pipeline import build_dataset
 
-    options["storage_options"] = parse_storage_options(options.get("storage_options"))
-    cfg = BuildConfig(**options)
+    if config_path is None:
+        cfg = BuildConfig.from_dict({**(defaults or {}), **options})
+    else:
+        cfg = BuildConfig.from_toml(config_path, defaults=defaults, **options)
     return report(build_dataset(cfg))
 
 
@@ -158,7 +148,20 @@ def build_options(f):
 
 @click.command("build")
 @build_options
-def command(**options):
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="TOML file of build options named as above (match_radius = 3.0; top level or a [build] table); "
+    "options given on the command line win.",
+)
+@click.pass_context
+def command(ctx, config_path, **options):
     """Build the unified ZOGY+SFFT candidate dataset from RAPID job folders."""
     options["jobs"] = tuple(options["jobs"]) or None
-    raise SystemExit(run_build(**options))
+    # the file's values win over the defaults, the command line over both
+    default = {k for k in options if ctx.get_parameter_source(k) == ParameterSource.DEFAULT}
+    defaults = {k: v for k, v in options.items() if k in default}
+    given = {k: v for k, v in options.items() if k not in default}
+    raise SystemExit(run_build(config_path, defaults, **given))

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import ConfigError, JobError
 
 log = logging.getLogger(__name__)
@@ -71,14 +71,14 @@ def describe(err: BaseException) -> str:
 
 
 def _known_names() -> frozenset[str]:
-    names = set(schema.SEED_CATALOG_FILES)
-    for files in schema.FILES_BY_ERA.values():
+    names = set(formats.SEED_CATALOG_FILES)
+    for files in formats.FILES_BY_ERA.values():
         names |= set(files.channels.values()) | set(files.catalogs.values()) | set(files.optional)
     return frozenset(names)
 
 
 _KNOWN = _known_names()
-_PATTERNS = (schema.SCIENCE_HEADER_PATTERN, schema.INJECTION_PATTERN, schema.OU_INDEX_PATTERN)
+_PATTERNS = (formats.SCIENCE_HEADER_PATTERN, formats.INJECTION_PATTERN, formats.OU_INDEX_PATTERN)
 
 
 def build_input(name: str) -> bool:
@@ -99,7 +99,7 @@ def list_jobs(fs, root: str, url: str) -> list[str]:
     jobs = [
         e["name"]
         for e in entries
-        if e.get("type") == "directory" and schema.JOB_DIR_PATTERN.match(_name(e["name"]))
+        if e.get("type") == "directory" and formats.JOB_DIR_PATTERN.match(_name(e["name"]))
     ]
     return sorted(jobs, key=lambda p: int(_name(p)[3:]))
 

@@ -22,7 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import io, schema
+from rapid_croissant import formats, io
+from rapid_croissant.dataset import schema
+from rapid_croissant.dataset.cutouts import VALID_SETS
+from rapid_croissant.dataset.layout import SFFT_CUTOUT_PREFIX, Layout
 from rapid_croissant.errors import JobError
 from rapid_croissant.science.cutouts import cutout_bounds, job_cutouts, psf_plane
 from rapid_croissant.science.normalize import (
@@ -35,13 +38,11 @@ from rapid_croissant.writers.atomic import atomic_path, write_text
 
 log = logging.getLogger(__name__)
 
-FRAMES_DIR = "frames"
 SIZE = 64
 #: Candidates gathered at once (about 150 MB of float32 cutouts).
 CHUNK = 1024
-VALID_SETS = ("zogy", "sfft", "both")  # the order of cutout_store.VALID_SETS
 #: The alternative centres kept per candidate: (prefix of the store files, x column, y column).
-ALT_CENTRES = (("sfft-", "sfft_x", "sfft_y"),)
+ALT_CENTRES = ((SFFT_CUTOUT_PREFIX, "sfft_x", "sfft_y"),)
 LIMITS_NOTE = (
     "ZScale limits (astropy ZScaleInterval, contrast 0.25) of a strided sample of 1000 pixels of the plane, "
     "NaN set to 0, as the seed and the full profile compute them: value = vmin + v * (vmax - vmin) for "
@@ -50,12 +51,7 @@ LIMITS_NOTE = (
 
 
 def part_paths(out_dir: Path, jid: str, prefix: str = "") -> dict[str, Path]:
-    base = out_dir / ".parts"
-    return {
-        "cutouts": base / f"{jid}.{prefix}cutouts.npy",
-        "valid": base / f"{jid}.{prefix}valid.npy",
-        "index": base / f"{jid}.{prefix}cutouts-index.parquet",
-    }
+    return Layout(out_dir).part_cutouts(jid, prefix)
 
 
 def open_planes(job: io.RapidJob) -> dict[str, np.ndarray | None]:
@@ -67,7 +63,7 @@ def open_planes(job: io.RapidJob) -> dict[str, np.ndarray | None]:
     planes: dict[str, np.ndarray | None] = {}
     for ch in schema.CHANNELS:
         planes[ch] = None
-        if ch in schema.STAMP_CHANNELS or not job.channels_present.get(ch):
+        if ch in formats.STAMP_CHANNELS or not job.channels_present.get(ch):
             continue
         try:
             plane = io.open_plane(job.channel_path(ch), job=job.path)
@@ -96,7 +92,7 @@ def window(planes, limits, shape, x: float, y: float) -> tuple[np.ndarray, np.nd
         bit = np.uint16(channel_bit(ch))
         plane = planes.get(ch)
         if plane is None:
-            if ch not in schema.STAMP_CHANNELS:
+            if ch not in formats.STAMP_CHANNELS:
                 mask |= bit
             continue
         np.copyto(buf, plane[r0:r1, c0:c1], casting="unsafe")
@@ -113,7 +109,7 @@ def _to_store(cut: np.ndarray, np_dtype, scale: float) -> np.ndarray:
 
 
 def _bad_bits(channels) -> int:
-    return sum(channel_bit(c) for c in channels if c not in schema.STAMP_CHANNELS)
+    return sum(channel_bit(c) for c in channels if c not in formats.STAMP_CHANNELS)
 
 
 def _edge_cutouts(planes, limits, psf, shape, x, y) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +139,7 @@ def _interior_cutouts(planes, limits, psf, r0: np.ndarray, c0: np.ndarray) -> tu
     bits = np.zeros((n, SIZE, SIZE), dtype=np.uint16)
     for k, ch in enumerate(schema.CHANNELS):
         plane, buf = planes.get(ch), cut[:, k]
-        if ch in schema.STAMP_CHANNELS:
+        if ch in formats.STAMP_CHANNELS:
             buf[:] = 0.0 if psf is None else psf_plane(np.asarray(psf), SIZE)
             continue
         if plane is None:
@@ -210,7 +206,7 @@ def frame_facts(job: io.RapidJob, limits: dict[str, tuple[float, float]]) -> dic
         "limits": {
             ch: (list(limits[ch]) if ch in limits else None)
             for ch in schema.CHANNELS
-            if ch not in schema.STAMP_CHANNELS
+            if ch not in formats.STAMP_CHANNELS
         },
         "limits_note": LIMITS_NOTE,
         "psf": "native ZOGY difference PSF stamp, not normalised",
@@ -234,5 +230,5 @@ def write_job_cutouts(job: io.RapidJob, cand: pd.DataFrame, out_dir: Path, psf, 
         )
         paths = part_paths(out_dir, job.jid, prefix)
         _write_part(paths, ids[other], planes, limits, psf, job.shape, ax[other], ay[other], dtype)
-    write_text(out_dir / FRAMES_DIR / f"{job.jid}.json", json.dumps(frame_facts(job, limits), indent=1))
+    write_text(Layout(out_dir).frame(job.jid), json.dumps(frame_facts(job, limits), indent=1))
     return len(cand)

@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
+from rapid_croissant.dataset.cutouts import VALID_SETS
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import RapidCroissantError
-from rapid_croissant.pipeline.cutout_store import CUTOUT_DIR, DTYPES
-from rapid_croissant.pipeline.profiles import ALT_CENTRES, SIZE, VALID_SETS, part_paths
+from rapid_croissant.pipeline.cutout_store import DTYPES
+from rapid_croissant.pipeline.profiles import ALT_CENTRES, SIZE, part_paths
 from rapid_croissant.writers.atomic import atomic_path, write_text
 
 log = logging.getLogger(__name__)
@@ -31,17 +33,17 @@ class _OldStore:
 
     def __init__(self, out_dir: Path, prefix: str, dtype: str):
         self.arrays, self.where = {}, {}
-        root = out_dir / CUTOUT_DIR
-        meta = root / f"{prefix}store.json"
+        layout = Layout(out_dir)
+        meta = layout.cutout_meta_of(prefix)
         if not meta.is_file() or json.loads(meta.read_text()).get("dtype") != dtype:
             return
         for split in schema.SPLITS:
-            index = root / f"{prefix}index-{split}.parquet"
+            index = layout.cutout_index(split, prefix)
             if not index.is_file():
                 continue
             self.arrays[split] = (
-                np.load(root / f"{prefix}cutouts-{split}.npy", mmap_mode="r"),
-                np.load(root / f"{prefix}valid-{split}.npy", mmap_mode="r"),
+                np.load(layout.cutouts(split, prefix), mmap_mode="r"),
+                np.load(layout.cutout_valid(split, prefix), mmap_mode="r"),
             )
             ids = pd.read_parquet(index, columns=["candidate_id"])["candidate_id"].astype(str)
             self.where.update({c: (split, r) for r, c in enumerate(ids)})
@@ -82,7 +84,8 @@ def _job_rows(
 
 
 def _split_store(out_dir: Path, split: str, prefix: str, old: _OldStore, *, dtype: str) -> int:
-    cand = pd.read_parquet(out_dir / f"candidates-{split}.parquet", columns=["candidate_id", "jid"])
+    layout = Layout(out_dir)
+    cand = pd.read_parquet(layout.candidates_split(split), columns=["candidate_id", "jid"])
     keep, sources = np.zeros(len(cand), dtype=bool), []
     for jid in pd.unique(cand["jid"].astype(str)):
         paths = part_paths(out_dir, jid, prefix)
@@ -90,10 +93,10 @@ def _split_store(out_dir: Path, split: str, prefix: str, old: _OldStore, *, dtyp
         keep[rows] = True
         sources.append((jid, paths, cand["candidate_id"].iloc[rows].astype(str).tolist()))
     sel = cand[keep].reset_index(drop=True)
-    n, dest = len(sel), out_dir / CUTOUT_DIR
+    n = len(sel)
     with (
-        atomic_path(dest / f"{prefix}cutouts-{split}.npy") as tmp_c,
-        atomic_path(dest / f"{prefix}valid-{split}.npy") as tmp_v,
+        atomic_path(layout.cutouts(split, prefix)) as tmp_c,
+        atomic_path(layout.cutout_valid(split, prefix)) as tmp_v,
     ):
         store = np.lib.format.open_memmap(
             tmp_c, mode="w+", dtype=DTYPES[dtype][0], shape=(n, len(schema.CHANNELS), SIZE, SIZE)
@@ -113,7 +116,7 @@ def _split_store(out_dir: Path, split: str, prefix: str, old: _OldStore, *, dtyp
         valid.flush()
         del store, valid
     index = pd.DataFrame({"candidate_id": sel["candidate_id"], "jid": sel["jid"], "row": np.arange(n)})
-    with atomic_path(dest / f"{prefix}index-{split}.parquet") as tmp:
+    with atomic_path(layout.cutout_index(split, prefix)) as tmp:
         index.to_parquet(tmp, index=False)
     return n
 
@@ -143,9 +146,9 @@ def assemble_cutout_store(out_dir: str | Path, *, dtype: str = "float32") -> dic
             "position_columns": [xcol, ycol],
             "counts": counts,
         }
-        write_text(out_dir / CUTOUT_DIR / f"{prefix}store.json", json.dumps(meta, indent=1))
+        write_text(Layout(out_dir).cutout_meta_of(prefix), json.dumps(meta, indent=1))
         metas[prefix or "main"] = meta
-    jobs = pd.read_parquet(out_dir / schema.JOBS_PARQUET, columns=["jid"])["jid"].astype(str)
+    jobs = pd.read_parquet(Layout(out_dir).jobs_parquet, columns=["jid"])["jid"].astype(str)
     _remove_parts(out_dir, jobs)
     log.info("cutout store from the FITS planes (%s): %s", dtype, metas["main"]["counts"])
     return metas

@@ -44,7 +44,7 @@ def dask_executor(cfg: BuildConfig) -> DaskExecutor:
         log.info("joining the Dask scheduler at %s", cfg.scheduler)
         return DaskExecutor(Client(cfg.scheduler))
     cluster = LocalCluster(
-        n_workers=cfg.n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=cfg.n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     log.info("started a local Dask cluster of %d workers", cfg.n_workers)
     return DaskExecutor(Client(cluster), cluster)

@@ -34,9 +34,7 @@ def per_job(res: dict, name: str) -> dict:
     return {"wall": b["wall"] / n, "inside": inside, "bytes": b["bytes"] / n, "cand": b["candidates"] / n}
 
 
-def project(
-    t_job: float, bytes_out: float, speedup2: float, n: int, *, staged: float = PREFIX_BYTES
-) -> float:
+def project(t_job: float, bytes_out: float, speedup2: float, n: int, *, staged: float) -> float:
     t = t_job * 2 / speedup2 if n == 2 else t_job
     per_worker = math.ceil(RAPID_JOBS / n) * (t + staged / WORKER_S3_BW)
     return max(per_worker, RAPID_JOBS * staged / S3_AGG_BW, RAPID_JOBS * bytes_out / FS_AGG_BW)
@@ -51,7 +49,7 @@ def paper_table(res: dict) -> list[str]:
     speed2 = res["builds"]["cutouts_1"]["wall"] / res["builds"]["cutouts_2"]["wall"]
     rows = [
         "| Build | per job (1 core, measured) | bytes per job | 1 worker | 2 workers | 100 workers | "
-        "1,000 workers | bytes written, 6,875 jobs |",
+        "1,000 workers | dataset size, 6,875 jobs |",
         "|---|---|---|---|---|---|---|---|",
     ]
     variants = (
@@ -60,7 +58,7 @@ def paper_table(res: dict) -> list[str]:
         ("Cutout-first (`--profile cutouts`)", cut["wall"], cut["bytes"], speed2),
     )
     for name, t, b, s2 in variants:
-        cells = [_h(project(t, b, s2, n)) for n in WORKERS]
+        cells = [_h(project(t, b, s2, n, staged=res["input_bytes_per_job"])) for n in WORKERS]
         if name.startswith("Seed"):
             cells = [cells[0], "— (serial)", "— (serial)", "— (serial)"]
         rows.append(
@@ -99,7 +97,7 @@ def goals_table(res: dict) -> list[str]:
 
 def builds_table(res: dict) -> list[str]:
     rows = [
-        "| Build (4 jobs) | best wall | all rounds | inside a job (mean) | bytes written | of which "
+        "| Build (4 jobs) | best wall | all rounds | inside a job (mean) | bytes on disk | of which "
         ".parts | candidates |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -166,20 +164,28 @@ def render(res: dict) -> str:
         "",
         "### Reading",
         "",
-        "- **Bytes.** A cutout costs 9 x 64 x 64 x 4 B = 147 kB in float32 and a full-frame tensor 0.602 "
-        "GB, so "
-        "the cutout store is smaller than the tensor only below about 4,090 candidates per job, and "
-        "within 25 % "
-        f"below about 1,020 (float32), 2,040 (`--cutout-dtype float16`) or 4,080 (`uint8`). The cutout-first "
-        f"build here writes {per_cand / 1e3:.0f} kB per candidate: the per-job parts under `.parts/` (kept "
-        "so "
-        "that a killed or extended build resumes), the assembled store (a second copy), and the `sfft-` "
-        "cutouts "
-        "of the candidates whose SFFT position rounds to another pixel.",
+        "- **Bytes.** A cutout costs 9 x 64 x 64 x 4 B = 147 kB in float32 and a full-frame tensor 0.602 GB, "
+        "so the cutout store is smaller than the tensor only below about 4,090 candidates per job, and "
+        "within "
+        "25 % below about 1,020 (float32), 2,040 (`--cutout-dtype float16`) or 4,080 (`uint8`). The "
+        "simulated "
+        f"jobs have {cut['cand']:.0f}. The cutout-first dataset holds {per_cand / 1e3:.0f} kB per candidate "
+        "(the store, the `sfft-` cutouts of candidates whose SFFT position rounds to another pixel, "
+        "tables, PSF "
+        "stamps, catalog copies and `frames/`); the bytes it writes are about one store more, because "
+        "each job "
+        "first writes its cutouts under `.parts/` (so that a killed build resumes) and the store is a "
+        "copy of "
+        "them, after which the parts are removed.",
         f"- **Time.** With {cut['cand']:.0f} candidates per job the 64x64 windows cover most of the frame, "
         "so "
         "the cutout-first build reads nearly as many pixels as the full one; it saves the tensor write but "
-        "normalises every window (overlapping windows are normalised more than once).",
+        "normalises every window (overlapping windows more than once) and copies its parts into the store. "
+        "The machine ran at a load average of 10-12 on 2 cores during this run (other developers' tests and "
+        "benchmarks), so the 2-worker figure says little about a free machine; the ratios of builds measured "
+        "side by side (profiles, S3 vs local) are the figures to read.",
+        "- **S3.** The S3 builds stage each job (only the objects a build reads, 4 at a time) from a "
+        "`moto_server` process that shares the same 2 cores; the ratio includes that server's CPU.",
         "- **ZScale limits.** Both profiles take the limits of each channel from astropy's strided sample of "
         "1000 pixels (NaN set to 0), as the seed does; `frames/<jid>.json` says so (`limits_note`). The "
         "table "
@@ -195,8 +201,10 @@ def render(res: dict) -> str:
         "Model: T(N) = max(ceil(J/N) x (t_job + S / b_worker), J x S / B_s3, J x W / B_fs), see "
         "`benchmarks/scale_model.py`. Assumptions, not measured here:",
         "",
-        f"- every job is read from S3 and staged whole: S = {PREFIX_BYTES / 1e9:.1f} GB per job prefix (the "
-        "issue's 2-3 GB; the build itself reads about 0.8 GB of it);",
+        "- every job is read from S3; the build stages only the objects it reads: S = "
+        f"{res['input_bytes_per_job'] / 1e9:.2f} GB per job as in the simulated job (a RAPID job prefix "
+        "holds "
+        f"{PREFIX_BYTES / 1e9:.1f} GB, the issue's 2-3 GB, with products the build does not read);",
         f"- one worker reads S3 at b_worker = {WORKER_S3_BW / 1e6:.0f} MB/s (same region), the bucket serves "
         f"B_s3 = {S3_AGG_BW / 1e9:.0f} GB/s to all workers, the output filesystem takes B_fs = "
         f"{FS_AGG_BW / 1e9:.0f} GB/s;",

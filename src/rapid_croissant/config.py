@@ -3,16 +3,41 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from rapid_croissant.dataset import schema
 from rapid_croissant.errors import ConfigError
 
 EXECUTORS = ("serial", "process", "dask")
+#: Build profiles: ``full`` (the seed's full-frame tensors) or ``cutouts`` (tables + cutout store only).
+PROFILES = ("full", "cutouts")
+#: storage_options keys recorded in build_info.json by name only (their values may be secrets).
+_SECRET_HINTS = ("key", "secret", "token", "password", "credential", "session")
+
+
+def is_remote(location: str | Path) -> bool:
+    """True for an fsspec URL with a non-local protocol (``s3://``, ``gs://``, ``https://``, ...)."""
+    text = str(location)
+    return "://" in text and not text.startswith("file://")
+
+
+def parse_storage_options(value) -> dict:
+    """``storage_options`` as a dict: a mapping (TOML table) or JSON text (``--storage-options``)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"storage_options is not valid JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"storage_options must be a JSON object (a TOML table), got {value!r}")
+    return dict(value)
 
 
 def check_keys(keys: Iterable[str], known: Iterable[str], where: str) -> None:
@@ -46,7 +71,7 @@ class BuildConfig:
     truth_origin: pixel origin of the truth files (RAPID/galsim: 1); subtracted to get 0-based positions.
     """
 
-    input_dir: Path
+    input_dir: Path | str  # a local folder (Path) or an fsspec URL (str), see is_remote
     output_dir: Path
     match_radius: float = 4.0
     merge_radius: float = 1.5
@@ -63,6 +88,9 @@ class BuildConfig:
     cutouts: bool = False
     cutout_dtype: str = "float32"
     low_snr_flag: float = 5.0
+    profile: str = "full"
+    storage_options: dict = field(default_factory=dict)
+    anon: bool = False
 
     @classmethod
     def from_dict(cls, values: Mapping, *, where: str = "options") -> BuildConfig:
@@ -82,7 +110,10 @@ class BuildConfig:
         return cls.from_dict({**(defaults or {}), **table, **overrides})
 
     def __post_init__(self):
-        object.__setattr__(self, "input_dir", Path(self.input_dir))
+        if str(self.input_dir).startswith("file://"):  # a local folder written as a URL
+            object.__setattr__(self, "input_dir", str(self.input_dir)[len("file://") :])
+        remote = is_remote(self.input_dir)
+        object.__setattr__(self, "input_dir", str(self.input_dir) if remote else Path(self.input_dir))
         object.__setattr__(self, "output_dir", Path(self.output_dir))
         for name in ("match_radius", "merge_radius"):
             if not getattr(self, name) > 0:
@@ -95,20 +126,33 @@ class BuildConfig:
             raise ConfigError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
         if self.cutout_dtype not in ("float32", "float16", "uint8"):
             raise ConfigError(f"cutout_dtype must be float32, float16 or uint8, got {self.cutout_dtype!r}")
-        if self.cutouts and not self.full_images:
-            raise ConfigError("cutouts need the full images: drop --no-full-images")
+        if self.profile not in PROFILES:
+            raise ConfigError(f"profile must be one of {PROFILES}, got {self.profile!r}")
+        if self.profile == "cutouts":  # the cutout store is made from the FITS planes, no tensor
+            object.__setattr__(self, "full_images", False)
+            object.__setattr__(self, "cutouts", True)
+        if self.cutouts and not self.full_images and self.profile == "full":
+            raise ConfigError(
+                "cutouts need the full images: drop --no-full-images (or use --profile cutouts)"
+            )
+        object.__setattr__(self, "storage_options", parse_storage_options(self.storage_options))
         if self.jobs is not None:
             object.__setattr__(self, "jobs", tuple(self.jobs))
-        if self.input_dir.resolve() == self.output_dir.resolve():
+        if not remote and self.input_dir.resolve() == self.output_dir.resolve():
             raise ConfigError("output_dir must differ from input_dir")
 
     @property
     def n_workers(self) -> int:
         return self.workers or os.cpu_count() or 1
 
+    @property
+    def remote(self) -> bool:
+        return is_remote(self.input_dir)
+
     def science_dict(self) -> dict:
         """The options that change the science of a job's outputs (part of each job's fingerprint)."""
-        return {
+        extra = {"profile": self.profile, "cutout_dtype": self.cutout_dtype} if self.profile != "full" else {}
+        return extra | {
             k: v
             for k, v in asdict(self).items()
             if k
@@ -126,6 +170,10 @@ class BuildConfig:
     def to_json_dict(self) -> dict:
         d = asdict(self)
         d["input_dir"], d["output_dir"] = str(self.input_dir), str(self.output_dir)
+        d["storage_options"] = {
+            k: ("<not recorded>" if any(h in k.lower() for h in _SECRET_HINTS) else v)
+            for k, v in self.storage_options.items()
+        }
         return d
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from click.core import ParameterSource
 
-from rapid_croissant.config import EXECUTORS, BuildConfig
+from rapid_croissant.config import EXECUTORS, PROFILES, BuildConfig
 
 
 def report(summary) -> int:
@@ -46,7 +46,7 @@ def build_options(f):
             type=click.Path(file_okay=False),
             default="./mini_dataset",
             show_default=True,
-            help="Folder containing jid* job folders.",
+            help="Folder containing jid* job folders, or an fsspec URL (s3://bucket/prefix/, gs://, https://).",
         ),
         click.option(
             "-o",
@@ -127,6 +127,19 @@ def build_options(f):
             show_default=True,
             help="Cutout store dtype (uint8: [0,1] values x 255, 4x smaller).",
         ),
+        click.option(
+            "--profile",
+            type=click.Choice(PROFILES),
+            default="full",
+            show_default=True,
+            help="full: the seed's full-frame tensors; cutouts: tables + cutout store + frames/ only.",
+        ),
+        click.option(
+            "--storage-options",
+            default=None,
+            help='fsspec options of a remote input, as JSON, e.g. \'{"endpoint_url": "http://host:9000"}\'.',
+        ),
+        click.option("--anon", is_flag=True, help="Read a remote input anonymously (public buckets)."),
     ]
     for opt in reversed(opts):
         f = opt(f)

@@ -28,19 +28,20 @@ GET_CHUNK = 256
 class CutoutStore:
     """Read one split of the store: float32 cutouts (N, C+1, size, size) with the validity channel last."""
 
-    def __init__(self, dataset_dir: str | Path | Layout, split: str):
+    def __init__(self, dataset_dir: str | Path | Layout, split: str, prefix: str = ""):
+        # prefix "sfft-" (layout.CUTOUT_PREFIXES): centred on meta["position_columns"], not (x, y)
         layout = dataset_dir if isinstance(dataset_dir, Layout) else Layout(dataset_dir)
-        self.meta = json.loads(layout.cutout_meta.read_text())
-        self.cutouts = np.load(layout.cutouts(split), mmap_mode="r")
-        self.valid = np.load(layout.cutout_valid(split), mmap_mode="r")
-        self.index = pd.read_parquet(layout.cutout_index(split))
+        self.meta = json.loads(layout.cutout_meta_of(prefix).read_text())
+        self.cutouts = np.load(layout.cutouts(split, prefix), mmap_mode="r")
+        self.valid = np.load(layout.cutout_valid(split, prefix), mmap_mode="r")
+        self.index = pd.read_parquet(layout.cutout_index(split, prefix))
         self._row = dict(zip(self.index["candidate_id"], self.index["row"], strict=True))
 
     @staticmethod
-    def exists(dataset_dir: str | Path | Layout) -> bool:
-        """True when the dataset has a cutout store."""
+    def exists(dataset_dir: str | Path | Layout, prefix: str = "") -> bool:
+        """True when the dataset has a cutout store (with ``prefix``)."""
         layout = dataset_dir if isinstance(dataset_dir, Layout) else Layout(dataset_dir)
-        return layout.cutout_meta.is_file()
+        return layout.cutout_meta_of(prefix).is_file()
 
     def rows_of(self, candidate_ids) -> np.ndarray:
         """Store rows of ``candidate_ids`` (KeyError for a candidate not in this split)."""

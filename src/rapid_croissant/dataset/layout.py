@@ -16,7 +16,10 @@ The layout::
       build_info.json  DATASET_CARD.md  report.html
       cutouts/  cutouts-<split>.npy  valid-<split>.npy  index-<split>.parquet  store.json
       scores/<run>.parquet  comparison/                        rapid-croissant score and compare
+                sfft-cutouts-<split>.npy ... sfft-store.json  (--profile cutouts: centred on sfft_x, sfft_y)
+      frames/<jid>.json                                        (--profile cutouts: limits and WCS per job)
       .parts/   <jid>.candidates.parquet  <jid>.truth.parquet  <jid>.job.json   (build in progress)
+                <jid>.[sfft-]cutouts.npy  <jid>.[sfft-]valid.npy  <jid>.[sfft-]cutouts-index.parquet
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ MASKS_DIR = "masks"
 PSFS_DIR = "psfs"
 CATALOGS_DIR = "catalogs"
 CUTOUTS_DIR = "cutouts"
+FRAMES_DIR = "frames"
 PARTS_DIR = ".parts"
 SCORES_DIR = "scores"
 COMPARISON_DIR = "comparison"
@@ -60,6 +64,10 @@ CUTOUTS_FILE = "cutouts-{split}.npy"
 CUTOUT_VALID_FILE = "valid-{split}.npy"
 CUTOUT_INDEX_FILE = "index-{split}.parquet"
 CUTOUT_META_FILE = "store.json"
+#: Prefixes of the cutout store's file sets: "" centred on (x, y); "sfft-" (``--profile cutouts``) on
+#: (sfft_x, sfft_y) for the candidates whose SFFT position rounds to another pixel.
+SFFT_CUTOUT_PREFIX = "sfft-"
+CUTOUT_PREFIXES = ("", SFFT_CUTOUT_PREFIX)
 
 
 def candidates_split_name(split: str) -> str:
@@ -188,17 +196,17 @@ class Layout:
         return self.root / REPORT_HTML
 
     # the cutout store ------------------------------------------------------------------------------------
-    def cutouts(self, split: str) -> Path:
+    def cutouts(self, split: str, prefix: str = "") -> Path:
         """``cutouts/cutouts-<split>.npy``: (N, 9, size, size), rows in candidates-<split> order."""
-        return self.cutouts_dir / CUTOUTS_FILE.format(split=split)
+        return self.cutouts_dir / (prefix + CUTOUTS_FILE.format(split=split))
 
-    def cutout_valid(self, split: str) -> Path:
+    def cutout_valid(self, split: str, prefix: str = "") -> Path:
         """``cutouts/valid-<split>.npy``: packed validity bits."""
-        return self.cutouts_dir / CUTOUT_VALID_FILE.format(split=split)
+        return self.cutouts_dir / (prefix + CUTOUT_VALID_FILE.format(split=split))
 
-    def cutout_index(self, split: str) -> Path:
+    def cutout_index(self, split: str, prefix: str = "") -> Path:
         """``cutouts/index-<split>.parquet``: candidate_id, jid, row."""
-        return self.cutouts_dir / CUTOUT_INDEX_FILE.format(split=split)
+        return self.cutouts_dir / (prefix + CUTOUT_INDEX_FILE.format(split=split))
 
     @property
     def cutout_meta(self) -> Path:
@@ -214,6 +222,13 @@ class Layout:
     def scores(self, run_name: str) -> Path:
         """``scores/<run folder name>.parquet``: every candidate's score and predicted label from one run."""
         return self.root / SCORES_DIR / f"{run_name}.parquet"
+    def cutout_meta_of(self, prefix: str) -> Path:
+        """``cutouts/<prefix>store.json`` (``prefix`` one of CUTOUT_PREFIXES)."""
+        return self.cutouts_dir / (prefix + CUTOUT_META_FILE)
+
+    def frame(self, jid: str) -> Path:
+        """``frames/<jid>.json`` (``--profile cutouts``): shape, ZScale limits per channel, WCS header."""
+        return self.root / FRAMES_DIR / f"{jid}.json"
 
     # build in progress ---------------------------------------------------------------------------------
     def part_candidates(self, jid: str) -> Path:
@@ -221,6 +236,14 @@ class Layout:
 
     def part_truth(self, jid: str) -> Path:
         return self.parts_dir / f"{jid}.truth.parquet"
+
+    def part_cutouts(self, jid: str, prefix: str = "") -> dict[str, Path]:
+        """A cutouts-profile job's cutouts, validity and candidate ids, until the store is assembled."""
+        return {
+            "cutouts": self.parts_dir / f"{jid}.{prefix}cutouts.npy",
+            "valid": self.parts_dir / f"{jid}.{prefix}valid.npy",
+            "index": self.parts_dir / f"{jid}.{prefix}cutouts-index.parquet",
+        }
 
     def part_job(self, jid: str) -> Path:
         """The job's done marker (its jobs row as JSON, with the input fingerprint)."""

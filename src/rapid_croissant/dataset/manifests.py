@@ -47,6 +47,17 @@ CUTOUT_KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
         VALID_SETS,
         "none: (N, 3, 64, 8) validity bits packed along x, one plane per loader channel set",
     ),
+    # build --profile cutouts: the candidates whose SFFT position rounds to another pixel than (x, y)
+    "sfft_cutouts": (
+        layout.SFFT_CUTOUT_PREFIX + layout.CUTOUTS_FILE.format(split="*"),
+        schema.CHANNELS,
+        "as cutouts, centred on (sfft_x, sfft_y)",
+    ),
+    "sfft_cutout_valid": (
+        layout.SFFT_CUTOUT_PREFIX + layout.CUTOUT_VALID_FILE.format(split="*"),
+        VALID_SETS,
+        "none: as cutout_valid",
+    ),
 }
 
 IMAGES_SCHEMA = pa.schema(

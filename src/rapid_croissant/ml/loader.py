@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from rapid_croissant.dataset import schema
-from rapid_croissant.dataset.layout import Layout
+from rapid_croissant.dataset.layout import CUTOUT_PREFIXES, Layout
 from rapid_croissant.ml.data import feature_matrix
 from rapid_croissant.science.cutouts import job_cutouts
 
@@ -76,25 +76,35 @@ def _from_store(
     from rapid_croissant.dataset.cutouts import CutoutStore
 
     done = np.zeros(len(rows), dtype=bool)
-    if not CutoutStore.exists(dataset_dir) or "split" not in rows.columns:
+    if "split" not in rows.columns:
         return done
+    # "": centred on (x, y); "sfft-" (cutouts profile): on (sfft_x, sfft_y) where that is another pixel
+    for prefix in CUTOUT_PREFIXES:
+        if CutoutStore.exists(dataset_dir, prefix):
+            _from_one_store(dataset_dir, prefix, rows, out, done, size=size, algorithm=algorithm)
+    return done
+
+
+def _from_one_store(dataset_dir, prefix, rows, out, done, *, size: int, algorithm: str) -> None:
+    from rapid_croissant.dataset.cutouts import CutoutStore
+
     for split in pd.unique(rows["split"].astype(str)):
-        store = CutoutStore(dataset_dir, split)
+        store = CutoutStore(dataset_dir, split, prefix)
         if store.meta["size"] != size:
             continue
-        where = np.flatnonzero((rows["split"].astype(str) == split).to_numpy())
+        xcol, ycol = store.meta["position_columns"]
+        where = np.flatnonzero((rows["split"].astype(str) == split).to_numpy() & ~done)
         sub = rows.iloc[where]
-        # the store is centred on (x, y); an algorithm's own position may round to another pixel
+        # an algorithm's own position may round to another pixel than the store's centre
         same = (
-            (np.floor(sub["cx"].to_numpy(float) + 0.5) == np.floor(sub["x"].to_numpy(float) + 0.5))
-            & (np.floor(sub["cy"].to_numpy(float) + 0.5) == np.floor(sub["y"].to_numpy(float) + 0.5))
+            (np.floor(sub["cx"].to_numpy(float) + 0.5) == np.floor(sub[xcol].to_numpy(float) + 0.5))
+            & (np.floor(sub["cy"].to_numpy(float) + 0.5) == np.floor(sub[ycol].to_numpy(float) + 0.5))
             & sub["candidate_id"].isin(store.index["candidate_id"]).to_numpy()
         )
         use = where[same]
         if len(use):
             out[use] = store.get(store.rows_of(rows["candidate_id"].iloc[use]), algorithm=algorithm)
             done[use] = True
-    return done
 
 
 def precompute_cutouts(

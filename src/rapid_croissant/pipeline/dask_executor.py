@@ -17,9 +17,10 @@ log = logging.getLogger(__name__)
 class DaskExecutor(Executor):
     """A concurrent.futures executor over a Dask client that closes what it opened on shutdown."""
 
-    def __init__(self, client, cluster=None):
+    def __init__(self, client, cluster=None, retries: int = 3):
         self._client, self._cluster = client, cluster
-        self._executor = client.get_executor(pure=False)
+        # a job whose worker died (SIGKILL, lost node) is run again elsewhere: the job task is idempotent
+        self._executor = client.get_executor(pure=False, retries=retries)
 
     def submit(self, fn, /, *args, **kwargs):
         return self._executor.submit(fn, *args, **kwargs)
@@ -43,7 +44,7 @@ def dask_executor(cfg: BuildConfig) -> DaskExecutor:
         log.info("joining the Dask scheduler at %s", cfg.scheduler)
         return DaskExecutor(Client(cfg.scheduler))
     cluster = LocalCluster(
-        n_workers=cfg.n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=cfg.n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     log.info("started a local Dask cluster of %d workers", cfg.n_workers)
     return DaskExecutor(Client(cluster), cluster)

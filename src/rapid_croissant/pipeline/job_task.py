@@ -96,6 +96,10 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
         cats[alg] = _label_algorithm(cat[keep], tru, alg, cfg, has_truth)
     cand = labels.merge_candidates(cats["zogy"], cats["sfft"], radius=cfg.merge_radius)
     cand = truth.finish_candidates(cand, job, tru, cfg)
+    if cfg.profile == "cutouts":  # cutouts from the FITS planes instead of a full-frame tensor
+        from rapid_croissant.pipeline.profiles import write_job_cutouts
+
+        write_job_cutouts(job, cand, cfg.output_dir, img.psf, dtype=cfg.cutout_dtype)
     parts.copy_catalogs(job, cfg.output_dir)
     partial = not (job.has_zogy and job.has_sfft) or bool(img.unreadable)
     counts = parts.job_counts(cand, tru, dropped)

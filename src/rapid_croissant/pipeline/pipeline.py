@@ -43,8 +43,13 @@ class BuildSummary:
         return out
 
 
-def job_fingerprint(job_dir: Path, cfg: BuildConfig) -> str:
-    """Hash of the science options and of every input file's name, size and modification time."""
+def job_fingerprint(job_dir, cfg: BuildConfig) -> str:
+    """Hash of the science options and of every input file's name, size and modification time
+    (for a remote job: every object's name, size and ETag, see staging.remote_fingerprint)."""
+    if cfg.remote:
+        from rapid_croissant.pipeline.staging import remote_fingerprint
+
+        return remote_fingerprint(job_dir, cfg)
     h = hashlib.sha256(json.dumps(cfg.science_dict(), sort_keys=True).encode())
     for p in sorted(job_dir.iterdir()):
         if p.is_file():
@@ -67,8 +72,14 @@ def _remove_stale_temporaries(out: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def select_jobs(cfg: BuildConfig) -> list[Path]:
-    jobs = io.discover_jobs(cfg.input_dir)
+def select_jobs(cfg: BuildConfig) -> list:
+    """Local job folders (Path), or staging.RemoteJob for an fsspec URL input."""
+    if cfg.remote:
+        from rapid_croissant.pipeline.staging import discover_remote_jobs
+
+        jobs = discover_remote_jobs(cfg)
+    else:
+        jobs = io.discover_jobs(cfg.input_dir)
     if cfg.jobs:
         wanted = set(cfg.jobs)
         missing = wanted - {j.name for j in jobs}
@@ -95,17 +106,26 @@ def _run(
 ) -> list[JobResult]:
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo), desc="building jobs", unit="job", disable=not progress)
+    task, size = process_job, {j.name: 1 for j in todo}
+    bar_options = {"total": len(todo), "desc": "building jobs", "unit": "job"}
+    if cfg.remote:
+        from rapid_croissant.pipeline.staging import process_remote_job
+
+        task = process_remote_job
+        if any(j.nbytes for j in todo):  # the bar counts the bytes read, job by job
+            size = {j.name: j.nbytes for j in todo}
+            bar_options = {"total": sum(size.values()), "desc": "jobs read", "unit": "B", "unit_scale": True}
+    bar = tqdm(**bar_options, disable=not progress)
     results = []
     if executor is None:
-        gen = (process_job(j, cfg, prints[j.name]) for j in todo)
+        gen = (task(j, cfg, prints[j.name]) for j in todo)
     else:
-        futures = [executor.submit(process_job, j, cfg, prints[j.name]) for j in todo]
+        futures = [executor.submit(task, j, cfg, prints[j.name]) for j in todo]
         gen = (f.result() for f in as_completed(futures))
     for res in gen:
         results.append(res)
         _log_result(res)
-        bar.update(1)
+        bar.update(size.get(res.jid, 1))
     bar.close()
     return results
 
@@ -155,9 +175,14 @@ def build_dataset(
     finally:
         if own and executor is not None:
             executor.shutdown()
+    _remove_stale_temporaries(out)  # left by a worker killed mid-write (its job was run again)
     summary = BuildSummary(out, sorted(results + skipped, key=lambda r: parts._jid_number(r.jid)))
     summary.n_candidates = write_tables(out, [j.name for j in jobs], cfg)
-    if cfg.cutouts:
+    if cfg.profile == "cutouts":
+        from rapid_croissant.pipeline.store_assembly import assemble_cutout_store
+
+        assemble_cutout_store(out, dtype=cfg.cutout_dtype)
+    elif cfg.cutouts:
         from rapid_croissant.pipeline.cutout_store import write_cutout_store
 
         write_cutout_store(out, dtype=cfg.cutout_dtype)

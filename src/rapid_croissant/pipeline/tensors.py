@@ -67,9 +67,10 @@ def _open_channel(job: io.RapidJob, ch: str, out: ImageOutputs) -> np.ndarray | 
 
 
 def open_channels(
-    job: io.RapidJob, truth_xy: np.ndarray, result: ImageOutputs
+    job: io.RapidJob, truth_xy: np.ndarray, result: ImageOutputs, *, resize: bool = True
 ) -> dict[str, np.ndarray | None]:
-    """Every channel at the image shape (small or mismatched planes resized, as the seed does)."""
+    """Every channel at the image shape (small or mismatched planes resized, as the seed does, unless
+    ``resize`` is False: then no tensor is written and the planes keep their own shapes)."""
     h, w = job.shape
     planes = {}
     for ch in schema.CHANNELS:
@@ -80,7 +81,7 @@ def open_channels(
             result.samplers[ch] = (
                 _sample(plane, truth_xy) if plane.shape == (h, w) else np.full(len(truth_xy), np.nan)
             )
-        if plane is not None and plane.shape != (h, w):
+        if resize and plane is not None and plane.shape != (h, w):
             plane = resize_to_shape(
                 np.asarray(plane), (h, w)
             )  # the seed's behaviour for PSF / uncertainty maps
@@ -130,7 +131,7 @@ def write_image_outputs(
 ) -> ImageOutputs:
     """Write images/<jid>.npy, masks/<jid>.npy and psfs/<jid>.npy (atomically); sample uncertainties."""
     result = ImageOutputs()
-    planes = open_channels(job, truth_xy, result)
+    planes = open_channels(job, truth_xy, result, resize=full_images)
     layout = Layout(out_dir)
     img_path, mask_path = layout.image(job.jid), layout.mask(job.jid)
     if full_images:

@@ -1,0 +1,236 @@
+"""Scale figures of issue 14, side by side in one run, at RAPID's real image size (4089² products).
+
+    python benchmarks/bench_scale.py [--cache DIR] [--n-jobs 4] [--repeats 2] [--out BENCHMARKS.md]
+
+- cutout-first (``--profile cutouts``) vs full-frame (``--profile full``), 1 worker: seconds and bytes written
+  per job (the goal: cutout-first <= 25 % of each);
+- cutout-first with 2 workers vs 1 (goal >= 1.7x);
+- the same builds from a local S3 server (``moto_server`` on 127.0.0.1) vs the local folder (goal <= 1.5x);
+- the ZScale limits of a 1000-pixel sample (what both profiles use) against those of the whole plane;
+- the full RAPID run (6,875 jobs of 20250927) on paper from the measured per-job costs.
+
+Input: one job simulated at 4088 px at RAPID's injection density (2 per 512², 128 per SCA; ~5 min, 15 GB
+peak, cached in the cache folder) and copied into ``--n-jobs`` job folders. Every build runs as a
+subprocess of the real CLI; results go to ``<cache>/scale_results.json`` and to the "Scale" section of the
+Markdown file (between ``<!-- bench-scale:start -->`` and ``<!-- bench-scale:end -->``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_build  # noqa: E402
+import bench_prepare  # noqa: E402
+
+_JOB_LINE = re.compile(r"(jid\d+) (?:ok|partial): .*\((\d+(?:\.\d+)?) s\)")
+BIN = Path(sys.executable).parent
+
+
+def _log(msg: str) -> None:
+    print(f"[scale] {msg}", flush=True)
+
+
+def simulated(cache: Path) -> Path:
+    out = cache / "sim4088_rapid_density"
+    if (out / "bench_simulation.json").is_file():
+        return out
+    from rapid_croissant.simulate.core import simulate_jobs
+
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    t0 = time.perf_counter()
+    simulate_jobs(tmp, n=1, size=4088, seed=4088, injections_per_512=2, progress=True)
+    info = {"n": 1, "size": 4088, "seed": 4088, "injections_per_512": 2, "seconds": time.perf_counter() - t0}
+    (tmp / "bench_simulation.json").write_text(json.dumps(info))
+    os.replace(tmp, out)
+    return out
+
+
+def tree_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def build(inp: str, out: Path, *, profile: str, workers: int, extra=()) -> dict:
+    """One build through the CLI (fresh output): wall seconds, per-job seconds, bytes written."""
+    shutil.rmtree(out, ignore_errors=True)
+    os.sync()
+    executor = ["--executor", "serial"] if workers == 1 else ["--executor", "process"]
+    cmd = [str(BIN / "rapid-croissant"), "build", "-i", inp, "-o", str(out), "--profile", profile]
+    cmd += ["--workers", str(workers), *executor, *extra]
+    t0 = time.perf_counter()
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if run.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {run.stderr[-2000:]}")
+    jobs = {m[1]: float(m[2]) for m in _JOB_LINE.finditer(run.stderr)}
+    n_cand = int(re.search(r": (\d+) candidates from", run.stdout)[1])
+    res = {"wall": wall, "job_seconds": jobs, "bytes": tree_bytes(out), "candidates": n_cand}
+    res["bytes_parts"] = tree_bytes(out / ".parts")
+    res["cmd"] = " ".join(cmd)
+    return res
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def moto(jobs_dir: Path):
+    """A moto S3 server process on 127.0.0.1 holding the jobs under s3://bench/run/; yields (url, options)."""
+    import boto3
+
+    env = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+    os.environ.update(env)
+    port = _free_port()
+    log = open(jobs_dir.parent / "moto.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        client = boto3.client("s3", endpoint_url=endpoint)
+        for _ in range(100):
+            with contextlib.suppress(Exception):
+                client.list_buckets()
+                break
+            time.sleep(0.2)
+        client.create_bucket(Bucket="bench")
+        t0 = time.perf_counter()
+        for p in sorted(jobs_dir.rglob("*")):
+            if p.is_file():
+                client.upload_file(str(p), "bench", "run/" + p.relative_to(jobs_dir).as_posix())
+        _log(
+            f"uploaded {tree_bytes(jobs_dir) / 1e9:.2f} GB to {endpoint} in {time.perf_counter() - t0:.0f} s"
+        )
+        yield "s3://bench/run/", json.dumps({"endpoint_url": endpoint})
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+#: The reference sample: ZScale on all 16.7M pixels is impractical (astropy grows its rejection mask with a
+#: convolution kernel of 1 % of the sample: 10^12 operations), so 100x the build's 1000 pixels.
+BIG_SAMPLE = 100_000
+
+
+def zscale_sample_vs_plane(job_dir: Path) -> dict:
+    """Per channel: the sampled limits (both profiles) and ZScale of a 100x larger sample of the plane."""
+    from astropy.visualization import ZScaleInterval
+
+    from rapid_croissant import formats as schema
+    from rapid_croissant import io
+    from rapid_croissant.science.normalize import seed_zscale_limits
+
+    job = io.open_job(job_dir)
+    out = {}
+    for ch in schema.CHANNELS:
+        if ch in schema.STAMP_CHANNELS or not job.channels_present.get(ch):
+            continue
+        plane = io.read_plane(job.channel_path(ch))
+        lo, hi = seed_zscale_limits(plane)
+        full = np.nan_to_num(plane.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        flo, fhi = (float(v) for v in ZScaleInterval(n_samples=BIG_SAMPLE).get_limits(full))
+        width = fhi - flo
+        out[ch] = {
+            "sample": [lo, hi],
+            "plane": [flo, fhi],
+            "dmin": (lo - flo) / width,
+            "dmax": (hi - fhi) / width,
+        }
+        _log(f"zscale {ch}: sample {lo:.4g}..{hi:.4g}, plane {flo:.4g}..{fhi:.4g}")
+    return out
+
+
+def _best(runs: list[dict]) -> dict:
+    return min(runs, key=lambda r: r["wall"])
+
+
+def _save(path: Path, res: dict) -> None:
+    path.write_text(json.dumps(res, indent=1, default=str))
+
+
+def measure(cache: Path, n_jobs: int, repeats: int, s3_repeats: int) -> dict:
+    source = simulated(cache)
+    jobs_dir = bench_prepare.replicated(cache, source, n_jobs=n_jobs)
+    work = cache / "scale_work"
+    res: dict = {"n_jobs": n_jobs, "input_bytes_per_job": bench_prepare.input_bytes(jobs_dir / "jid1001")}
+    bench_build.warm_inputs(sorted(jobs_dir.glob("jid*")))
+    rounds: dict[str, list] = {}
+    for r in range(repeats):
+        for name, profile, workers in (
+            ("full_1", "full", 1),
+            ("cutouts_1", "cutouts", 1),
+            ("cutouts_2", "cutouts", 2),
+        ):
+            rounds.setdefault(name, []).append(
+                build(str(jobs_dir), work / name, profile=profile, workers=workers)
+            )
+            _log(
+                f"round {r} {name}: {rounds[name][-1]['wall']:.1f} s, "
+                f"{rounds[name][-1]['bytes'] / 1e9:.3f} GB"
+            )
+    _save(cache / "scale_partial.json", rounds)
+    with moto(jobs_dir) as (url, opts):
+        for r in range(s3_repeats):
+            for name, profile in (("s3_full_1", "full"), ("s3_cutouts_1", "cutouts")):
+                run = build(url, work / name, profile=profile, workers=1, extra=("--storage-options", opts))
+                rounds.setdefault(name, []).append(run)
+                _log(f"round {r} {name}: {run['wall']:.1f} s")
+            for name, profile in (("local_full_1", "full"), ("local_cutouts_1", "cutouts")):
+                rounds.setdefault(name, []).append(
+                    build(str(jobs_dir), work / name, profile=profile, workers=1)
+                )
+                _log(f"round {r} {name}: {rounds[name][-1]['wall']:.1f} s")
+            _save(cache / "scale_partial.json", rounds)
+    res["builds"] = {k: _best(v) | {"all_walls": [x["wall"] for x in v]} for k, v in rounds.items()}
+    res["zscale"] = zscale_sample_vs_plane(source / "jid1001")
+    shutil.rmtree(work, ignore_errors=True)
+    return res
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cache", default=".bench/scale")
+    p.add_argument("--n-jobs", type=int, default=4)
+    p.add_argument("--repeats", type=int, default=2, help="rounds of the local builds")
+    p.add_argument("--s3-repeats", type=int, default=1, help="rounds of S3 and local builds side by side")
+    p.add_argument("--out", default="BENCHMARKS.md")
+    p.add_argument("--render-only", action="store_true", help="rewrite the section from the saved results")
+    args = p.parse_args(argv)
+    cache = Path(args.cache).resolve()
+    saved = cache / "scale_results.json"
+    if args.render_only:
+        res = json.loads(saved.read_text())
+    else:
+        t0 = time.perf_counter()
+        res = measure(cache, args.n_jobs, args.repeats, args.s3_repeats)
+        res["seconds"] = time.perf_counter() - t0
+        res["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        res["command"] = " ".join([Path(sys.executable).name, *sys.argv])
+        res["load"] = os.getloadavg()
+        saved.write_text(json.dumps(res, indent=1))
+    import scale_model
+
+    scale_model.write_section(Path(args.out), res)
+    _log(f"wrote {args.out} (section Scale) and {saved}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""Listing and reading RAPID jobs through fsspec (the in-memory filesystem: a real fsspec filesystem)."""
+
+from __future__ import annotations
+
+import fsspec
+import pytest
+
+from rapid_croissant.errors import ConfigError, JobError
+from rapid_croissant.io import remote
+
+
+@pytest.fixture
+def store():
+    fs = fsspec.filesystem("memory")
+    root = "/rc-test-store"
+    files = {
+        "jid2/diffimage_masked.fits": b"a" * 10,
+        "jid2/diffimage_masked_psfcat.txt": b"b",
+        "jid2/notes.log": b"not an input",
+        "jid2/old/diffimage_masked.fits": b"a stray copy",
+        "jid10/bkg_subbed_science_image.fits": b"c" * 3,
+        "jid_backup_old/diffimage_masked.fits": b"x",
+        "calibration/diffimage_masked.fits": b"x",
+        "jid_list.txt": b"jid2\n",
+    }
+    for name, data in files.items():
+        fs.pipe(f"{root}/{name}", data)
+    yield fs, root
+    fs.rm(root, recursive=True)
+
+
+def test_jobs_are_jid_prefixes_in_number_order(store):
+    fs, root = store
+    jobs = remote.list_jobs(fs, root, "memory://" + root)
+    assert [j.rsplit("/", 1)[-1] for j in jobs] == ["jid2", "jid10"]
+
+
+def test_only_build_inputs_directly_under_the_job_are_listed(store):
+    fs, root = store
+    objects = remote.list_objects(fs, f"{root}/jid2")
+    assert [(o.name, o.size) for o in objects] == [
+        ("diffimage_masked.fits", 10),
+        ("diffimage_masked_psfcat.txt", 1),
+    ]
+    assert remote.build_input("Roman_TDS_index_H158_26926_11.txt")
+    assert not remote.build_input("notes.log") and not remote.build_input("../diffimage_masked.fits")
+
+
+def test_fetch_checks_the_size_and_names_the_object(store, tmp_path):
+    fs, root = store
+    (obj, _) = remote.list_objects(fs, f"{root}/jid2")
+    assert remote.fetch_object(fs, f"{root}/jid2", obj, tmp_path).read_bytes() == b"a" * 10
+    fs.pipe(f"{root}/jid2/diffimage_masked.fits", b"short")  # changed after it was listed
+    with pytest.raises(
+        JobError, match=r"^jid2/diffimage_masked.fits: read 5 bytes of an object listed with 10"
+    ):
+        remote.fetch_object(fs, f"{root}/jid2", obj, tmp_path)
+    fs.rm(f"{root}/jid2/diffimage_masked.fits")
+    with pytest.raises(JobError, match=r"^jid2/diffimage_masked.fits: cannot read the object: not found"):
+        remote.fetch_object(fs, f"{root}/jid2", obj, tmp_path)
+
+
+def test_listing_a_missing_location_is_one_clear_line():
+    fs, root = remote.filesystem("memory://rc-test-nowhere")
+    with pytest.raises(ConfigError, match=r"^cannot list memory://rc-test-nowhere: not found"):
+        remote.list_jobs(fs, root, "memory://rc-test-nowhere")
+    with pytest.raises(ConfigError, match=r"^nosuchproto://x: cannot open this location"):
+        remote.filesystem("nosuchproto://x")

@@ -1,0 +1,147 @@
+"""The cutout-first build profile: the same cutout store as the full profile without any full-frame
+tensor, limits and WCS to reconstruct physical values, and a loader (and training) that never needs a
+full frame."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rapid_croissant import io
+from rapid_croissant.config import BuildConfig
+from rapid_croissant.dataset import layout, schema
+from rapid_croissant.errors import ConfigError
+from rapid_croissant.pipeline.pipeline import build_dataset
+from rapid_croissant.science.cutouts import cutout_bounds
+from scale_fixtures import digests
+
+
+@pytest.fixture(scope="module")
+def full_build(sim_2025, tmp_path_factory):
+    out = tmp_path_factory.mktemp("profile_full") / "ds"
+    build_dataset(BuildConfig(input_dir=sim_2025, output_dir=out, workers=1, cutouts=True), progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def cutout_build(sim_2025, tmp_path_factory):
+    out = tmp_path_factory.mktemp("profile_cutouts") / "ds"
+    cfg = BuildConfig(input_dir=sim_2025, output_dir=out, workers=1, profile="cutouts")
+    summary = build_dataset(cfg, progress=False)
+    assert not summary.failed
+    return out
+
+
+def test_profile_cutouts_writes_the_full_profile_store_without_tensors(full_build, cutout_build):
+    full, cut = digests(full_build), digests(cutout_build)
+    assert not any(k.startswith((layout.IMAGES_DIR, layout.MASKS_DIR)) for k in cut)
+    store = {k for k in full if k.startswith("cutouts/")}
+    assert len(store) == 10  # 3 splits x (cutouts, valid, index) + store.json
+    assert {k: cut[k] for k in store} == {k: full[k] for k in store}  # byte-identical store
+    same = {k for k in full if k.startswith(("psfs/", "catalogs/", "combined_truth", "truth"))}
+    assert same and {k: cut[k] for k in same} == {k: full[k] for k in same}
+    a, b = (
+        pd.read_parquet(full_build / "candidates.parquet"),
+        pd.read_parquet(cutout_build / "candidates.parquet"),
+    )
+    pd.testing.assert_frame_equal(a.drop(columns="image_filename"), b.drop(columns="image_filename"))
+    assert (b["image_filename"] == "").all()
+    jobs = pd.read_parquet(cutout_build / "jobs.parquet")
+    assert set(jobs.status) == {"ok", "partial"}
+
+
+def test_frames_give_back_the_physical_values(sim_2025, cutout_build):
+    from rapid_croissant.dataset.cutouts import CutoutStore
+
+    store = CutoutStore(cutout_build, "train")
+    cand = pd.read_parquet(cutout_build / "candidates-train.parquet")
+    checked = 0
+    for jid in cand["jid"].unique()[:2]:
+        frames = json.loads((cutout_build / "frames" / f"{jid}.json").read_text())
+        assert "strided sample of 1000 pixels" in frames["limits_note"]
+        assert frames["wcs_header"]["CTYPE1"].startswith("RA")
+        job = io.open_job(sim_2025 / jid)
+        rows = np.flatnonzero(cand["jid"] == jid)[:5]
+        for ch in ("sci", "zogy_diff", "sfft_diff"):
+            k = schema.CHANNELS.index(ch)
+            plane = io.read_plane(job.channel_path(ch))
+            vmin, vmax = frames["limits"][ch]
+            for r in rows:
+                r0, r1, c0, c1 = cutout_bounds(cand["x"].iloc[r], cand["y"].iloc[r], size=64)
+                if r0 < 0 or c0 < 0 or r1 > plane.shape[0] or c1 > plane.shape[1]:
+                    continue
+                v = store.cutouts[r, k].astype(np.float64)
+                inside = (v > 0) & (v < 1)
+                phys = vmin + v[inside] * (vmax - vmin)
+                np.testing.assert_allclose(
+                    phys, plane[r0:r1, c0:c1][inside], rtol=0, atol=1e-5 * (vmax - vmin)
+                )
+                checked += int(inside.sum())
+    assert checked > 10_000
+
+
+@pytest.mark.parametrize("algorithm", ["zogy", "sfft", "both"])
+def test_loader_reads_every_cutout_from_the_store(full_build, cutout_build, algorithm):
+    """Each algorithm's own positions (SFFT's may round to another pixel) come from the store alone."""
+    from rapid_croissant.ml.data import load_tables, select_candidates
+    from rapid_croissant.ml.loader import precompute_cutouts
+
+    rows = select_candidates(load_tables(cutout_build).candidates, algorithm=algorithm)
+    got = precompute_cutouts(cutout_build, rows, algorithm=algorithm)  # no images/: raises if it needs one
+    ref = precompute_cutouts(full_build, rows, algorithm=algorithm, use_store=False)  # from the tensors
+    np.testing.assert_array_equal(got, ref)
+    if algorithm == "sfft":
+        moved = (np.floor(rows["cx"] + 0.5) != np.floor(rows["x"] + 0.5)).sum()
+        assert moved > 0  # the sfft- store was really used
+
+
+def test_training_on_a_cutout_profile_dataset(full_build, cutout_build, tmp_path):
+    from rapid_croissant.ml.train import TrainConfig, train
+
+    config = TrainConfig(algorithm="zogy", model="cnn", epochs=2, batch_size=64, seed=1)
+    runs = [
+        train(d, config, run_root=tmp_path / d.parent.name, progress=False)
+        for d in (cutout_build, full_build)
+    ]
+    scores = [pd.read_parquet(r / "predictions.parquet")["score"].to_numpy() for r in runs]
+    np.testing.assert_array_equal(scores[0], scores[1])  # same cutouts, same model
+
+
+def test_profile_options(sim_2025, tmp_path):
+    cfg = BuildConfig(input_dir=sim_2025, output_dir=tmp_path / "x", profile="cutouts")
+    assert cfg.cutouts and not cfg.full_images
+    assert cfg.science_dict()["profile"] == "cutouts"
+    assert "profile" not in BuildConfig(input_dir=sim_2025, output_dir=tmp_path / "y").science_dict()
+    with pytest.raises(ConfigError, match="profile must be one of"):
+        BuildConfig(input_dir=sim_2025, output_dir=tmp_path / "z", profile="tiny")
+
+
+def test_store_is_the_only_copy_and_resumes_from_itself(sim_2025, cutout_build, tmp_path):
+    """Parts are removed once the store is written; a build that adds jobs (splits change) takes the
+    cutouts of the jobs it skips from the store it replaces, and ends byte-identical to a fresh build."""
+    assert not list((cutout_build / ".parts").glob("*cutouts*"))
+    out = tmp_path / "ds"
+    first = ("jid1001", "jid1002", "jid1003", "jid1008")
+    build_dataset(
+        BuildConfig(input_dir=sim_2025, output_dir=out, workers=1, profile="cutouts", jobs=first),
+        progress=False,
+    )
+    summary = build_dataset(
+        BuildConfig(input_dir=sim_2025, output_dir=out, workers=1, profile="cutouts"), progress=False
+    )
+    assert sorted(r.jid for r in summary.results if r.status == "skipped") == sorted(first)
+    assert digests(out) == digests(cutout_build)
+
+
+def test_a_cutout_profile_dataset_is_described_and_valid(cutout_build):
+    from rapid_croissant.dataset.validate import validate_dataset
+    from rapid_croissant.writers.croissant import write_croissant
+
+    write_croissant(cutout_build)
+    manifest = pd.read_parquet(cutout_build / "images-manifest.parquet")
+    assert {"cutouts/sfft-cutouts-train.npy", "cutouts/cutouts-train.npy"} <= set(manifest.path)
+    assert not manifest.path.str.startswith("images/").any()
+    assert validate_dataset(cutout_build, run_mlcroissant=False) == []

@@ -222,6 +222,7 @@ class Layout:
     def scores(self, run_name: str) -> Path:
         """``scores/<run folder name>.parquet``: every candidate's score and predicted label from one run."""
         return self.root / SCORES_DIR / f"{run_name}.parquet"
+
     def cutout_meta_of(self, prefix: str) -> Path:
         """``cutouts/<prefix>store.json`` (``prefix`` one of CUTOUT_PREFIXES)."""
         return self.cutouts_dir / (prefix + CUTOUT_META_FILE)

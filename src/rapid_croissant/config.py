@@ -39,6 +39,7 @@ class BuildConfig:
     cutouts: bool = False
     cutout_dtype: str = "float32"
     low_snr_flag: float = 5.0
+    follow_symlinks: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -80,6 +81,7 @@ class BuildConfig:
                 "truth_origin",
                 "full_images",
                 "low_snr_flag",
+                "follow_symlinks",
             )
         }
 

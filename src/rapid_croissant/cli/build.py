@@ -112,6 +112,11 @@ def build_options(f):
         ),
         click.option("--overwrite", is_flag=True, help="Rebuild every job, even those already built."),
         click.option(
+            "--follow-symlinks",
+            is_flag=True,
+            help="Also read files that are symlinks leaving their job folder (not followed by default).",
+        ),
+        click.option(
             "--cutouts", is_flag=True, help="Also write the per-split 64x64x9 cutout store (cutouts/)."
         ),
         click.option(

@@ -19,7 +19,9 @@ import pandas as pd
 from rapid_croissant import io, schema
 from rapid_croissant.config import BuildConfig
 from rapid_croissant.errors import JobError, NoTruthWarning, RapidInputWarning
+from rapid_croissant.io.paths import following_symlinks
 from rapid_croissant.pipeline import parts, tensors, truth
+from rapid_croissant.pipeline.gate import gate_job
 from rapid_croissant.science import labels
 
 log = logging.getLogger(__name__)
@@ -76,8 +78,8 @@ def _label_algorithm(cat, tru: pd.DataFrame, alg: str, cfg: BuildConfig, has_tru
 
 def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResult:
     """Build one job's outputs; raises JobError for a job that cannot be built at all."""
-    notes: list[str] = []
-    job = io.open_job(job_dir)
+    gate = gate_job(job_dir)
+    job, notes = gate.job, list(gate.notes)
     tru, has_truth = truth.job_truth(job, cfg, notes)
     img = tensors.write_image_outputs(
         job, cfg.output_dir, tru[["x", "y"]].to_numpy(float), full_images=cfg.full_images
@@ -97,7 +99,8 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
     cand = labels.merge_candidates(cats["zogy"], cats["sfft"], radius=cfg.merge_radius)
     cand = truth.finish_candidates(cand, job, tru, cfg)
     parts.copy_catalogs(job, cfg.output_dir)
-    partial = not (job.has_zogy and job.has_sfft) or bool(img.unreadable)
+    partial = not (job.has_zogy and job.has_sfft) or bool(img.unreadable) or gate.partial
+    notes = list(dict.fromkeys(notes))
     counts = parts.job_counts(cand, tru, dropped)
     if not has_truth:
         notes.append(f"{job.jid}: no truth files: labels are unknown (-1), not bogus")
@@ -121,7 +124,7 @@ def process_job(job_dir: str | Path, cfg: BuildConfig, fingerprint: str = "") ->
     t0 = time.perf_counter()
     job_dir = Path(job_dir)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), following_symlinks(cfg.follow_symlinks):
             warnings.simplefilter("ignore", NoTruthWarning)
             res = build_job(job_dir, cfg, fingerprint)
     except JobError as err:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from rapid_croissant import io, schema
+from rapid_croissant.io.paths import usable_file
 from rapid_croissant.pipeline.truth import cast_table
 from rapid_croissant.writers import atomic
 
@@ -32,7 +33,7 @@ def copy_catalogs(job: io.RapidJob, out_dir: Path) -> list[str]:
     copied = []
     for name in schema.SEED_CATALOG_FILES:
         src = job.path / name
-        if src.is_file():
+        if usable_file(src):  # regular files inside the job only (symlinks leaving it: --follow-symlinks)
             atomic.copy_file(src, out_dir / schema.CATALOGS_DIR / f"{job.jid}_{name}")
             copied.append(name)
     return copied

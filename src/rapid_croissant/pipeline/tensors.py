@@ -17,6 +17,7 @@ import numpy as np
 
 from rapid_croissant import io, schema
 from rapid_croissant.errors import JobError
+from rapid_croissant.io.paths import usable_file
 from rapid_croissant.science.normalize import (
     channel_bit,
     normalize_block,
@@ -138,7 +139,7 @@ def write_image_outputs(
             p.unlink(missing_ok=True)
     del planes
     sfft_psf_path = job.path / "sfftdiffpsf.fits"
-    if sfft_psf_path.exists():
+    if usable_file(sfft_psf_path):
         try:
             result.sfft_psf = io.read_plane(sfft_psf_path, job=job.path).astype(np.float32)
         except JobError as err:

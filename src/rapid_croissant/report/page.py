@@ -315,7 +315,7 @@ def headline(comparison: dict | None) -> str:
         return "<p class='note'>No classifier comparison found: run <code>rapid-croissant compare</code> first.</p>"
     rows = [p for p in comparison["paired"] if p["comparison"] == "zogy vs sfft" and p["metric"] == "roc_auc"]
     items = "".join(
-        f"<li>{html.escape(p['model'])}, protocol {p['protocol']}: ZOGY - SFFT ROC AUC = {fmt_number(p['diff'], '+.3f')} "
+        f"<li>{html.escape(p['model'])}, protocol {html.escape(str(p['protocol']))}: ZOGY - SFFT ROC AUC = {fmt_number(p['diff'], '+.3f')} "
         f"[{fmt_number(p['low'], '+.3f')}, {fmt_number(p['high'], '+.3f')}]: <b>{html.escape(p['verdict'])}</b></li>"
         for p in rows
     )

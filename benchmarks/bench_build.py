@@ -424,16 +424,17 @@ def bytes_written(dataset: Path) -> dict:
 
 def measure_cutout_store(dataset: Path, dtype: str) -> dict:
     """Write the store in ``dtype`` (replacing any other) and return its bytes per candidate."""
-    from rapid_croissant.pipeline.cutout_store import CUTOUT_DIR, write_cutout_store
+    from rapid_croissant.dataset import Layout
+    from rapid_croissant.pipeline.cutout_store import write_cutout_store
 
     t0 = time.perf_counter()
     meta = write_cutout_store(dataset, dtype=dtype)
     seconds = time.perf_counter() - t0
-    root = dataset / CUTOUT_DIR
+    layout = Layout(dataset)
     n = sum(meta["counts"].values())
-    cut = _size(root.glob("cutouts-*.npy"))
-    valid = _size(root.glob("valid-*.npy"))
-    index = _size(root.glob("index-*.parquet")) + _size([root / "store.json"])
+    cut = _size([layout.cutouts(s) for s in meta["counts"]])
+    valid = _size([layout.cutout_valid(s) for s in meta["counts"]])
+    index = _size([layout.cutout_index(s) for s in meta["counts"]] + [layout.cutout_meta])
     res = {
         "dtype": dtype,
         "n_candidates": n,

@@ -71,7 +71,7 @@ def loader_precompute(dataset: Path, *, repeats: int, max_rows: int | None, use_
 
 def loader_store(dataset: Path, *, repeats: int, max_rows: int | None, seed: int = 0) -> dict:
     """``CutoutStore(dataset, split).get(rows, algorithm='both')`` for every row of the largest split."""
-    from rapid_croissant.pipeline.cutout_store import CutoutStore
+    from rapid_croissant.dataset.cutouts import CutoutStore
 
     counts = {
         s: len(pd.read_parquet(dataset / f"candidates-{s}.parquet", columns=["jid"])) for s in schema.SPLITS

@@ -1,4 +1,4 @@
-"""Scale and robustness of the build: executors agree, builds are deterministic and resumable after SIGKILL."""
+"""Scale and robustness of the build: executors agree, builds are deterministic and resume after SIGKILL."""
 
 from __future__ import annotations
 
@@ -76,8 +76,9 @@ def test_cutout_store_matches_the_full_frame_cutouts(serial_build, dtype, tol):
     import pandas as pd
 
     from rapid_croissant import schema
+    from rapid_croissant.dataset.cutouts import CutoutStore
     from rapid_croissant.ml.loader import precompute_cutouts
-    from rapid_croissant.pipeline.cutout_store import CutoutStore, write_cutout_store
+    from rapid_croissant.pipeline.cutout_store import write_cutout_store
 
     meta = write_cutout_store(serial_build, dtype=dtype)
     cand = pd.read_parquet(serial_build / "candidates-train.parquet")

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from rapid_croissant import schema
+from rapid_croissant.dataset import Tables, open_dataset
 from rapid_croissant.errors import RapidCroissantError
 
 __all__ = [
@@ -47,44 +46,9 @@ HEAVY_TAILED = frozenset({"peak", "flux", "flux_fit", "flux_err", "snr", "qfit",
 _CLIP = 20.0
 
 
-@dataclass(frozen=True)
-class Tables:
-    """The three tables of a dataset folder."""
-
-    candidates: pd.DataFrame
-    jobs: pd.DataFrame
-    truth: pd.DataFrame
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    return pq.read_table(path).to_pandas()
-
-
 def load_tables(dataset_dir: str | Path) -> Tables:
-    """Read candidates, jobs and truth with pyarrow (``candidates-<split>.parquet`` when the full file is absent)."""
-    root = Path(dataset_dir)
-    if not root.is_dir():
-        raise RapidCroissantError(f"dataset_dir: {root} is not a folder")
-    full = root / schema.CANDIDATES_PARQUET
-    if full.is_file():
-        candidates = _read_parquet(full)
-    else:
-        parts = [root / f"candidates-{s}.parquet" for s in schema.SPLITS]
-        if not all(p.is_file() for p in parts):
-            raise RapidCroissantError(
-                f"{root}: no {schema.CANDIDATES_PARQUET} (is this a dataset written by rapid-croissant build?)"
-            )
-        candidates = pd.concat([_read_parquet(p) for p in parts], ignore_index=True)
-    missing = [c for c in ("candidate_id", "jid", "split", "label", "detected_by") if c not in candidates]
-    if missing:
-        raise RapidCroissantError(f"{full}: missing columns {missing}")
-    tables = {}
-    for name in (schema.JOBS_PARQUET, schema.TRUTH_PARQUET):
-        path = root / name
-        if not path.is_file():
-            raise RapidCroissantError(f"{root}: no {name}")
-        tables[name] = _read_parquet(path)
-    return Tables(candidates, tables[schema.JOBS_PARQUET], tables[schema.TRUTH_PARQUET])
+    """Candidates, jobs and truth of a dataset (read through :func:`rapid_croissant.dataset.open_dataset`)."""
+    return open_dataset(dataset_dir).tables
 
 
 def check_split_by_job(candidates: pd.DataFrame) -> None:

@@ -76,7 +76,7 @@ def _from_store(
     dataset_dir: Path, rows: pd.DataFrame, out: np.ndarray, *, algorithm: str, size: int
 ) -> np.ndarray:
     """Fill ``out`` from the cutout store where a row's cutout centre is the store's; return the rows done."""
-    from rapid_croissant.pipeline.cutout_store import CutoutStore
+    from rapid_croissant.dataset.cutouts import CutoutStore
 
     done = np.zeros(len(rows), dtype=bool)
     if not CutoutStore.exists(dataset_dir) or "split" not in rows.columns:

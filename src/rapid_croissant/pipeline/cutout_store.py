@@ -1,4 +1,4 @@
-"""The cutout store: every candidate's 64x64x9 cutout, per split, in one memory-mappable array.
+"""Write the cutout store: every candidate's 64x64x9 cutout, per split, in one memory-mappable array.
 
 Layout (``<dataset>/cutouts/``), rows in the order of ``candidates-<split>.parquet``:
 
@@ -10,6 +10,8 @@ Layout (``<dataset>/cutouts/``), rows in the order of ``candidates-<split>.parqu
   along x (``np.unpackbits(..., axis=-1)``);
 - ``index-<split>.parquet``: candidate_id, jid and row;
 - ``store.json``: dtype, scale, channels, size, the position columns used.
+
+The reader is :class:`rapid_croissant.dataset.cutouts.CutoutStore`.
 """
 
 from __future__ import annotations
@@ -22,43 +24,38 @@ import numpy as np
 import pandas as pd
 
 from rapid_croissant import schema
+from rapid_croissant.dataset.cutouts import VALID_SETS
+from rapid_croissant.dataset.layout import SPLITS, Layout
+from rapid_croissant.dataset.tables import read_table
 from rapid_croissant.writers.atomic import atomic_path, write_parquet, write_text
 
 log = logging.getLogger(__name__)
 
-CUTOUT_DIR = "cutouts"
-VALID_SETS = ("zogy", "sfft", "both")
-#: Rows gathered at once by CutoutStore.get.
-GET_CHUNK = 256
 DTYPES = {"float32": (np.float32, 1.0), "float16": (np.float16, 1.0), "uint8": (np.uint8, 255.0)}
 
 
-def _job_arrays(root: Path, jid: str):
+def _job_arrays(layout: Layout, jid: str):
     """The job's tensor and mask (memory-mapped) and native PSF stamp (None when absent)."""
 
-    def load(folder: str, **kw):
-        path = root / folder / f"{jid}.npy"
+    def load(path: Path, **kw):
         return np.load(path, **kw) if path.is_file() else None
 
     return (
-        load(schema.IMAGES_DIR, mmap_mode="r"),
-        load(schema.MASKS_DIR, mmap_mode="r"),
-        load(schema.PSFS_DIR),
+        load(layout.image(jid), mmap_mode="r"),
+        load(layout.mask(jid), mmap_mode="r"),
+        load(layout.psf(jid)),
     )
 
 
-def _store_split(dataset_dir: Path, split: str, *, dtype: str, size: int) -> int:
+def _store_split(layout: Layout, split: str, *, dtype: str, size: int) -> int:
     from rapid_croissant.science.cutouts import job_cutouts
 
-    cand = pd.read_parquet(
-        dataset_dir / f"candidates-{split}.parquet", columns=["candidate_id", "jid", "x", "y"]
-    )
+    cand = read_table(layout.candidates_split(split), columns=["candidate_id", "jid", "x", "y"])
     np_dtype, scale = DTYPES[dtype]
-    out_dir = dataset_dir / CUTOUT_DIR
     n = len(cand)
     with (
-        atomic_path(out_dir / f"cutouts-{split}.npy") as tmp_c,
-        atomic_path(out_dir / f"valid-{split}.npy") as tmp_v,
+        atomic_path(layout.cutouts(split)) as tmp_c,
+        atomic_path(layout.cutout_valid(split)) as tmp_v,
     ):
         store = np.lib.format.open_memmap(
             tmp_c, mode="w+", dtype=np_dtype, shape=(n, len(schema.CHANNELS), size, size)
@@ -69,7 +66,7 @@ def _store_split(dataset_dir: Path, split: str, *, dtype: str, size: int) -> int
         jids = cand["jid"].astype(str).to_numpy()
         for jid in pd.unique(jids):
             rows = np.flatnonzero(jids == jid)
-            image, mask, psf = _job_arrays(dataset_dir, jid)
+            image, mask, psf = _job_arrays(layout, jid)
             cut = job_cutouts(
                 image,
                 mask,
@@ -100,7 +97,7 @@ def _store_split(dataset_dir: Path, split: str, *, dtype: str, size: int) -> int
         valid.flush()
         del store, valid
     index = pd.DataFrame({"candidate_id": cand["candidate_id"], "jid": cand["jid"], "row": np.arange(n)})
-    write_parquet(out_dir / f"index-{split}.parquet", index)
+    write_parquet(layout.cutout_index(split), index)
     return n
 
 
@@ -110,8 +107,8 @@ def write_cutout_store(dataset_dir: str | Path, *, dtype: str = "float32", size:
         raise ValueError(f"cutout dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
     if size % 8:
         raise ValueError(f"cutout size must be a multiple of 8, got {size}")
-    root = Path(dataset_dir)
-    counts = {split: _store_split(root, split, dtype=dtype, size=size) for split in schema.SPLITS}
+    layout = Layout(dataset_dir)
+    counts = {split: _store_split(layout, split, dtype=dtype, size=size) for split in SPLITS}
     meta = {
         "dtype": dtype,
         "scale": DTYPES[dtype][1],
@@ -120,43 +117,6 @@ def write_cutout_store(dataset_dir: str | Path, *, dtype: str = "float32", size:
         "position_columns": ["x", "y"],
         "counts": counts,
     }
-    write_text(root / CUTOUT_DIR / "store.json", json.dumps(meta, indent=1))
+    write_text(layout.cutout_meta, json.dumps(meta, indent=1))
     log.info("cutout store (%s): %s", dtype, counts)
     return meta
-
-
-class CutoutStore:
-    """Read one split of the store: float32 cutouts (N, C+1, size, size) with the validity channel last."""
-
-    def __init__(self, dataset_dir: str | Path, split: str):
-        root = Path(dataset_dir) / CUTOUT_DIR
-        self.meta = json.loads((root / "store.json").read_text())
-        self.cutouts = np.load(root / f"cutouts-{split}.npy", mmap_mode="r")
-        self.valid = np.load(root / f"valid-{split}.npy", mmap_mode="r")
-        self.index = pd.read_parquet(root / f"index-{split}.parquet")
-        self._row = dict(zip(self.index["candidate_id"], self.index["row"], strict=True))
-
-    @staticmethod
-    def exists(dataset_dir: str | Path) -> bool:
-        return (Path(dataset_dir) / CUTOUT_DIR / "store.json").is_file()
-
-    def rows_of(self, candidate_ids) -> np.ndarray:
-        return np.array([self._row[c] for c in candidate_ids], dtype=np.int64)
-
-    def get(self, rows: np.ndarray, *, algorithm: str) -> np.ndarray:
-        """Cutouts of ``rows`` with the loader's channels of ``algorithm`` then its validity channel (float32)."""
-        idx = [self.meta["channels"].index(c) for c in schema.CUTOUT_CHANNELS[algorithm]]
-        every = idx == list(range(self.cutouts.shape[1]))
-        rows = np.asarray(rows, dtype=np.int64)
-        size = self.cutouts.shape[-1]
-        scale = np.float32(self.meta["scale"])
-        plane = VALID_SETS.index(algorithm)
-        out = np.empty((len(rows), len(idx) + 1, size, size), dtype=np.float32)
-        for s in range(0, len(rows), GET_CHUNK):  # one gather per chunk, converted straight into `out`
-            r, dest = rows[s : s + GET_CHUNK], out[s : s + GET_CHUNK]
-            block = self.cutouts[r]
-            np.copyto(dest[:, :-1], block if every else block[:, idx], casting="unsafe")
-            if scale != 1.0:
-                np.divide(dest[:, :-1], scale, out=dest[:, :-1])
-            dest[:, -1] = np.unpackbits(self.valid[r, plane], axis=-1, count=size)
-        return out

@@ -40,6 +40,7 @@ class BuildConfig:
     cutout_dtype: str = "float32"
     low_snr_flag: float = 5.0
     follow_symlinks: bool = False
+    prune: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):

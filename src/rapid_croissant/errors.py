@@ -43,3 +43,7 @@ class NoTruthWarning(RapidInputWarning):
 class InconsistentInputWarning(RapidInputWarning):
     """Input usable only in part (finder and PSF-fit ids disagree, a resized map, a skipped file): the job is
     built, its status is ``partial`` and the note names the file."""
+
+
+class Interrupted(RapidCroissantError):
+    """A command was interrupted (SIGINT, SIGTERM, a dead worker pool): what finished is kept, resumable."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 
 from rapid_croissant.config import EXECUTORS, BuildConfig
@@ -22,11 +24,19 @@ def report(summary) -> int:
     return 1 if summary.failed else 0
 
 
+def _sigterm_as_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def run_build(**options) -> int:
     from rapid_croissant.pipeline.pipeline import build_dataset
 
     cfg = BuildConfig(**options)
-    return report(build_dataset(cfg))
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)  # SIGTERM ends like Ctrl-C: resumable
+    try:
+        return report(build_dataset(cfg))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def build_options(f):
@@ -111,6 +121,11 @@ def build_options(f):
             help="Do not write the full-frame 9-channel tensors (and masks).",
         ),
         click.option("--overwrite", is_flag=True, help="Rebuild every job, even those already built."),
+        click.option(
+            "--prune",
+            is_flag=True,
+            help="Remove from the dataset the jobs whose folders are no longer in the input.",
+        ),
         click.option(
             "--follow-symlinks",
             is_flag=True,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from rapid_croissant.errors import RapidCroissantError
+from rapid_croissant.errors import Interrupted, RapidCroissantError
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def report_and_exit(exc: BaseException, *, verbose: int) -> None:
         )
         sys.exit(130)
     click.echo(f"error: {one_line(exc)}", err=True)
-    sys.exit(1)
+    sys.exit(130 if isinstance(exc, Interrupted) else 1)
 
 
 def verbosity_from_env(default: int = 0) -> int:

@@ -25,12 +25,25 @@ VALID_SETS = ("zogy", "sfft", "both")
 GET_CHUNK = 256
 
 
+def _refuse_stale(layout: Layout, meta: dict) -> None:
+    """A store cut for other candidate tables than the published ones would feed wrong cutouts: refused."""
+    from rapid_croissant.dataset.provenance import derived_digest
+    from rapid_croissant.errors import ConfigError
+
+    if meta.get("made_from") != derived_digest(layout.root):
+        raise ConfigError(
+            f"{layout.cutout_meta}: the cutout store was made from other candidate tables than the published "
+            "ones (stale): rebuild it with `rapid-croissant build --cutouts`"
+        )
+
+
 class CutoutStore:
     """Read one split of the store: float32 cutouts (N, C+1, size, size) with the validity channel last."""
 
     def __init__(self, dataset_dir: str | Path | Layout, split: str):
         layout = dataset_dir if isinstance(dataset_dir, Layout) else Layout(dataset_dir)
         self.meta = json.loads(layout.cutout_meta.read_text())
+        _refuse_stale(layout, self.meta)
         self.cutouts = np.load(layout.cutouts(split), mmap_mode="r")
         self.valid = np.load(layout.cutout_valid(split), mmap_mode="r")
         self.index = pd.read_parquet(layout.cutout_index(split))

@@ -7,20 +7,22 @@ the same input fingerprint is skipped on a re-run (``--overwrite`` rebuilds ever
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
+import os
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rapid_croissant import __version__, io, schema
 from rapid_croissant.config import BuildConfig
-from rapid_croissant.errors import ConfigError
-from rapid_croissant.pipeline import parts
+from rapid_croissant.dataset import ownership
+from rapid_croissant.dataset.layout import Layout
+from rapid_croissant.errors import ConfigError, Interrupted, RapidCroissantError
+from rapid_croissant.pipeline import parts, publish, resources, sync
 from rapid_croissant.pipeline.job_task import JobResult, process_job
 from rapid_croissant.science.splits import assign_splits
-from rapid_croissant.writers import atomic
 
 log = logging.getLogger(__name__)
 
@@ -42,32 +44,19 @@ class BuildSummary:
         return out
 
 
-def job_fingerprint(job_dir: Path, cfg: BuildConfig) -> str:
-    """Hash of the science options and of every input file's name, size and modification time."""
-    h = hashlib.sha256(json.dumps(cfg.science_dict(), sort_keys=True).encode())
-    for p in sorted(job_dir.iterdir()):
-        if p.is_file():
-            st = p.stat()
-            h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
-
-
 def _is_done(out_dir: Path, job_dir: Path, fingerprint: str) -> bool:
     marker = parts.part_paths(out_dir, job_dir.name)["job"]
     if not marker.exists():
         return False
-    row = json.loads(marker.read_text())
-    return row.get("fingerprint") == fingerprint and row.get("status") != "failed"
+    try:
+        row = json.loads(marker.read_text())
+    except (OSError, ValueError):  # a damaged done marker: rebuild the job
+        return False
+    return isinstance(row, dict) and row.get("fingerprint") == fingerprint and row.get("status") != "failed"
 
 
-def _remove_stale_temporaries(out: Path) -> None:
-    """Temporary files left by a build that was killed mid-write (never under a final name)."""
-    for tmp in out.rglob(".*.tmp*"):
-        tmp.unlink(missing_ok=True)
-
-
-def select_jobs(cfg: BuildConfig) -> list[Path]:
-    jobs = io.discover_jobs(cfg.input_dir)
+def select_jobs(cfg: BuildConfig, jobs: list[Path] | None = None) -> list[Path]:
+    jobs = io.discover_jobs(cfg.input_dir) if jobs is None else jobs
     if cfg.jobs:
         wanted = set(cfg.jobs)
         missing = wanted - {j.name for j in jobs}
@@ -79,14 +68,29 @@ def select_jobs(cfg: BuildConfig) -> list[Path]:
     return jobs
 
 
-def _make_executor(cfg: BuildConfig) -> Executor | None:
+def _make_executor(cfg: BuildConfig, jobs: list[Path]) -> Executor | None:
     if cfg.executor == "serial" or cfg.n_workers == 1:
         return None
     if cfg.executor == "dask":
         from rapid_croissant.pipeline.dask_executor import dask_executor
 
         return dask_executor(cfg)
-    return ProcessPoolExecutor(max_workers=cfg.n_workers)
+    n = resources.cap_workers(min(cfg.n_workers, max(len(jobs), 1)), _per_job_bytes(jobs))
+    if n == 1:
+        return None
+    return ProcessPoolExecutor(max_workers=n, initializer=resources.die_with_parent, initargs=(os.getpid(),))
+
+
+def _per_job_bytes(jobs: list[Path]) -> int:
+    """Memory one worker needs, from the largest science frame among the jobs (header only)."""
+    biggest = 0
+    for j in jobs:
+        try:
+            h, w = io.read_plane_shape(j / schema.FILES_2025.channels["sci"], job=j)
+        except RapidCroissantError:
+            continue
+        biggest = max(biggest, h * w)
+    return resources.job_memory(biggest, 1)
 
 
 def _run(
@@ -95,17 +99,27 @@ def _run(
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(todo), desc="building jobs", unit="job", disable=not progress)
-    results = []
-    if executor is None:
-        gen = (process_job(j, cfg, prints[j.name]) for j in todo)
-    else:
-        futures = [executor.submit(process_job, j, cfg, prints[j.name]) for j in todo]
-        gen = (f.result() for f in as_completed(futures))
-    for res in gen:
-        results.append(res)
-        _log_result(res)
-        bar.update(1)
-    bar.close()
+    results, futures = [], []
+    try:
+        if executor is None:
+            gen = (process_job(j, cfg, prints[j.name]) for j in todo)
+        else:
+            futures = [executor.submit(process_job, j, cfg, prints[j.name]) for j in todo]
+            gen = (f.result() for f in as_completed(futures))
+        for res in gen:
+            results.append(res)
+            _log_result(res)
+            bar.update(1)
+    except (KeyboardInterrupt, BrokenExecutor) as exc:
+        for f in futures:
+            f.cancel()
+        raise Interrupted(
+            f"build of {cfg.output_dir} interrupted ({type(exc).__name__}) after {len(results)} of "
+            f"{len(todo)} job(s): finished jobs are kept, the published tables are unchanged; "
+            "run the same command again to resume"
+        ) from exc
+    finally:
+        bar.close()
     return results
 
 
@@ -135,32 +149,53 @@ def _log_result(res: JobResult) -> None:
 def build_dataset(
     cfg: BuildConfig, *, executor: Executor | None = None, progress: bool = True
 ) -> BuildSummary:
-    """Build (or resume) the dataset of ``cfg``; returns a summary (check ``.failed``)."""
-    jobs = select_jobs(cfg)
-    out = cfg.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    prints = {j.name: job_fingerprint(j, cfg) for j in jobs}
-    todo = [j for j in jobs if cfg.overwrite or not _is_done(out, j, prints[j.name])]
-    skipped = [JobResult(j.name, "skipped") for j in jobs if j not in todo]
-    if skipped:
-        log.info(
-            "%d jobs already built with the same inputs: skipped (use --overwrite to rebuild)", len(skipped)
-        )
-    own = executor is None
-    executor = executor or _make_executor(cfg)
-    _remove_stale_temporaries(out)
-    try:
-        results = _run(todo, cfg, executor, progress, prints)
-    finally:
-        if own and executor is not None:
-            executor.shutdown()
-    summary = BuildSummary(out, sorted(results + skipped, key=lambda r: parts._jid_number(r.jid)))
-    summary.n_candidates = write_tables(out, [j.name for j in jobs], cfg)
-    if cfg.cutouts:
-        from rapid_croissant.pipeline.cutout_store import write_cutout_store
+    """Build (or resume) the dataset of ``cfg``; returns a summary (check ``.failed``).
 
-        write_cutout_store(out, dtype=cfg.cutout_dtype)
+    The output folder is claimed (never the input tree, never a foreign non-empty folder) and locked; the
+    tables are published only when every job ran without an environment failure (full disk, permissions).
+    """
+    all_jobs = io.discover_jobs(cfg.input_dir)
+    jobs = select_jobs(cfg, all_jobs)
+    with ownership.owned_output(cfg.output_dir, cfg.input_dir) as out:
+        publish.remove_stale_staging(out)
+        sync.reconcile_removed(out, [j.name for j in all_jobs], prune=cfg.prune)
+        prints = {j.name: sync.job_fingerprint(j, cfg) for j in jobs}
+        todo = [j for j in jobs if cfg.overwrite or not _is_done(out, j, prints[j.name])]
+        skipped = [JobResult(j.name, "skipped") for j in jobs if j not in todo]
+        if skipped:
+            log.info(
+                "%d jobs already built with the same inputs: skipped (--overwrite rebuilds)", len(skipped)
+            )
+        own = executor is None
+        executor = executor or _make_executor(cfg, todo)
+        try:
+            results = _run(todo, cfg, executor, progress, prints)
+        finally:
+            if own and executor is not None:
+                executor.shutdown(cancel_futures=True)
+            ownership.record_layout(out)
+        _abort_on_environment_failure(results)
+        lay = Layout(out)
+        for r in (r for r in results if r.status == "failed"):  # no stale tensors of a job now failing
+            ownership.remove_owned(out, [lay.image(r.jid), lay.mask(r.jid), lay.psf(r.jid)])
+        summary = BuildSummary(out, sorted(results + skipped, key=lambda r: parts._jid_number(r.jid)))
+        summary.n_candidates = write_tables(out, [j.name for j in all_jobs], cfg)
+        if cfg.cutouts or sync.cutout_store_stale(out):  # a store made from older tables is rebuilt
+            from rapid_croissant.pipeline.cutout_store import write_cutout_store
+
+            write_cutout_store(out, dtype=sync.cutout_dtype(out, cfg))
+        ownership.record_layout(out)
     return summary
+
+
+def _abort_on_environment_failure(results: list[JobResult]) -> None:
+    """A job that could not write its outputs (disk full, permission) stops the publication."""
+    broken = [r for r in results if r.environment]
+    if broken:
+        raise publish.PublishError(
+            f"{broken[0].error}; {len(broken)} job(s) could not write their outputs: the published tables "
+            "are unchanged and finished jobs are kept; fix the cause and run the same command again"
+        )
 
 
 def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
@@ -169,20 +204,24 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     jobs["split"] = assign_splits(jobs, seed=cfg.split_seed).astype("string")
     split_of = dict(zip(jobs["jid"], jobs["split"], strict=True))
     cand["split"] = cand["jid"].map(split_of).astype("string")
-    atomic.write_csv(out / schema.CANDIDATES_CSV, cand)
-    atomic.write_parquet(out / schema.CANDIDATES_PARQUET, cand)
-    for split in schema.SPLITS:
-        atomic.write_parquet(
-            out / f"candidates-{split}.parquet", cand[cand["split"] == split].reset_index(drop=True)
-        )
-    atomic.write_csv(out / schema.TRUTH_CSV, tru)
-    atomic.write_parquet(out / schema.TRUTH_PARQUET, tru)
-    atomic.write_csv(out / schema.JOBS_CSV, jobs)
-    atomic.write_parquet(out / schema.JOBS_PARQUET, jobs)
     info = {
         "rapid_croissant_version": __version__,
         "config": {k: v for k, v in cfg.to_json_dict().items() if k not in ("extra",)},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    atomic.write_text(out / "build_info.json", json.dumps(info, indent=1, default=str))
+    writers = {
+        schema.CANDIDATES_CSV: lambda p: cand.to_csv(p, index=False, na_rep=""),
+        schema.CANDIDATES_PARQUET: lambda p: cand.to_parquet(p, index=False),
+        **{f"candidates-{split}.parquet": _split_writer(cand, split) for split in schema.SPLITS},
+        schema.TRUTH_CSV: lambda p: tru.to_csv(p, index=False, na_rep=""),
+        schema.TRUTH_PARQUET: lambda p: tru.to_parquet(p, index=False),
+        schema.JOBS_CSV: lambda p: jobs.to_csv(p, index=False, na_rep=""),
+        schema.JOBS_PARQUET: lambda p: jobs.to_parquet(p, index=False),
+        "build_info.json": lambda p: p.write_text(json.dumps(info, indent=1, default=str)),
+    }
+    publish.publish(out, writers)
     return len(cand)
+
+
+def _split_writer(cand, split: str):
+    return lambda p: cand[cand["split"] == split].reset_index(drop=True).to_parquet(p, index=False)

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rapid_croissant import schema
+from rapid_croissant.dataset.integrity import require_inside
 from rapid_croissant.writers.atomic import atomic_path
 
 __all__ = [
@@ -126,9 +127,11 @@ def tensor_rows(dataset_dir: str | Path) -> list[dict]:
     rows = []
     for kind, (folder, channels, normalisation) in TENSOR_KINDS.items():
         for file in sorted((root / folder).glob("*.npy")):
+            require_inside(root, file)  # a symlink to a file elsewhere is never hashed or published
             rows.append(_tensor_row(root, file, kind, channels, normalisation))
     for kind, (pattern, channels, normalisation) in CUTOUT_KINDS.items():
         for file in sorted((root / CUTOUT_DIR).glob(pattern)):
+            require_inside(root, file)
             rows.append({**_tensor_row(root, file, kind, channels, normalisation), "jid": ""})  # per split
     return rows
 
@@ -145,6 +148,7 @@ def catalog_rows(dataset_dir: str | Path) -> list[dict]:
     root = Path(dataset_dir)
     rows = []
     for file in sorted(p for p in (root / schema.CATALOGS_DIR).glob("*") if p.is_file()):
+        require_inside(root, file)
         match = _CATALOG_NAME.match(file.name)
         if match is None:
             log.warning("catalogs/%s: not named <jid>_<catalog>, listed without a job", file.name)

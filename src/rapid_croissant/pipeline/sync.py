@@ -20,7 +20,7 @@ from rapid_croissant.dataset import layout as L
 from rapid_croissant.dataset import ownership
 from rapid_croissant.dataset.provenance import derived_digest, file_digest
 from rapid_croissant.errors import ConfigError
-from rapid_croissant.io.paths import following_symlinks, usable_file
+from rapid_croissant.io.paths import escapes, following_symlinks, usable_file
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 def job_fingerprint(job_dir: Path, cfg: BuildConfig) -> str:
     """Hash of the science options and of every readable input file's name, size and content."""
     h = hashlib.sha256(json.dumps(cfg.science_dict(), sort_keys=True).encode())
+    if not cfg.follow_symlinks and escapes(job_dir, Path(job_dir).parent):
+        return h.hexdigest() + ":outside"  # a job folder leaving the input is not read (the gate fails it)
     with following_symlinks(cfg.follow_symlinks):
         for p in sorted(Path(job_dir).iterdir()):
             if usable_file(p):

@@ -43,13 +43,14 @@ def _file_from_traceback(exc: BaseException) -> str | None:
     while tb is not None:
         frames.append(tb.tb_frame)
         tb = tb.tb_next
-    for frame in reversed(frames):
-        if "rapid_croissant" not in frame.f_code.co_filename:
-            continue
-        for name in ("path", "file", "p", "src", "dst", "target", "manifest", "croissant_path"):
-            value = frame.f_locals.get(name)
-            if isinstance(value, Path | str) and str(value).endswith(_FILE_SUFFIXES):
-                return str(value)
+    ours = [f for f in frames if "rapid_croissant" in f.f_code.co_filename]
+    if not ours:
+        return None
+    frame = ours[-1]  # only the innermost frame of our code: an outer one may hold another file's path
+    for name in ("path", "file", "p", "src", "dst", "target", "manifest", "croissant_path"):
+        value = frame.f_locals.get(name)
+        if isinstance(value, Path | str) and str(value).endswith(_FILE_SUFFIXES):
+            return str(value)
     return None
 
 

@@ -9,7 +9,6 @@ algorithm's candidates in the same job; after the classifier, that candidate mus
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from pathlib import Path
@@ -19,6 +18,7 @@ import pandas as pd
 
 from rapid_croissant import schema
 from rapid_croissant.errors import RapidCroissantError
+from rapid_croissant.jsonfile import load_json
 from rapid_croissant.ml.completeness import (
     completeness_curve,
     false_positives_per_image,
@@ -43,8 +43,8 @@ def load_run(run_dir: str | Path) -> tuple[dict, dict, pd.DataFrame]:
     missing = [n for n in ("config.json", "metrics.json", "predictions.parquet") if not (run / n).is_file()]
     if missing:
         raise RapidCroissantError(f"{run}: not a finished training run (missing {missing})")
-    config = json.loads((run / "config.json").read_text())
-    metrics = json.loads((run / "metrics.json").read_text())
+    config = load_json(run / "config.json")
+    metrics = load_json(run / "metrics.json")
     return config, metrics, pd.read_parquet(run / "predictions.parquet")
 
 

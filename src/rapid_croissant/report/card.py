@@ -6,12 +6,12 @@ that a test runs against a built dataset (with ``DATASET`` set to its folder).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from rapid_croissant import __version__, schema
+from rapid_croissant.jsonfile import load_json
 from rapid_croissant.report.escape import md_text
 from rapid_croissant.science.matching import match_one_to_one
 from rapid_croissant.writers.atomic import write_text
@@ -129,7 +129,7 @@ def card_text(dataset_dir: Path) -> str:
     cand = pd.read_parquet(dataset_dir / schema.CANDIDATES_PARQUET)
     truth = pd.read_parquet(dataset_dir / schema.TRUTH_PARQUET)
     jobs = pd.read_parquet(dataset_dir / schema.JOBS_PARQUET)
-    info = json.loads((dataset_dir / "build_info.json").read_text())
+    info = load_json(dataset_dir / "build_info.json")
     cfg = info["config"]
     mags = truth.mag.dropna()
     ok = jobs[jobs.status != "failed"]

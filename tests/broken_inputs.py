@@ -279,7 +279,7 @@ CASES: tuple[BrokenInput, ...] = (
 
 
 def make_broken_inputs(source_job: Path, input_dir: Path, outside: Path, cases=CASES) -> dict[str, Path]:
-    """Write every case as a job folder of ``input_dir`` (from a copy of ``source_job``); returns name -> path."""
+    """Write every case as a job folder of ``input_dir`` (a copy of ``source_job``); returns name -> path."""
     input_dir.mkdir(parents=True, exist_ok=True)
     made = {}
     for case in cases:

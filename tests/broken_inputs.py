@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 
-F = schema.FILES_2025
+F = formats.FILES_2025
 INJECT_GLOB = "*_lite_inject.txt"
 OU_GLOB = "Roman_TDS_index_*.txt"
 SECRET = "TOP-SECRET-CONTENT-NOT-FOR-PUBLICATION"
@@ -109,7 +109,7 @@ def _disjoint_ids(job: Path, outside: Path) -> None:
 
 
 def _stray_2026(job: Path, outside: Path) -> None:
-    shutil.copy(job / F.zogy_psfcat, job / schema.FILES_2026.zogy_psfcat)
+    shutil.copy(job / F.zogy_psfcat, job / formats.FILES_2026.zogy_psfcat)
 
 
 CASES: tuple[BrokenInput, ...] = (
@@ -239,7 +239,7 @@ CASES: tuple[BrokenInput, ...] = (
         "partial",
         "products of both eras; read as 2025 era",
         _stray_2026,
-        file=schema.FILES_2026.zogy_psfcat,
+        file=formats.FILES_2026.zogy_psfcat,
     ),
     BrokenInput(
         "symlink_catalog_outside",

@@ -1,9 +1,15 @@
-"""Typed, validated configuration of a dataset build."""
+"""Typed, validated configuration of a dataset build, and the check of configuration keys.
+
+A misspelled key (in a TOML file or a dict of options) is an error that suggests the right name.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
-from dataclasses import asdict, dataclass, field
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from rapid_croissant.errors import ConfigError
@@ -11,9 +17,30 @@ from rapid_croissant.errors import ConfigError
 EXECUTORS = ("serial", "process", "dask")
 
 
+def check_keys(keys: Iterable[str], known: Iterable[str], where: str) -> None:
+    """ConfigError naming every key of ``keys`` not in ``known``, each with the closest known name."""
+    known = tuple(known)
+    problems = []
+    for key in keys:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            problems.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    if problems:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(problems)}; known keys: {', '.join(known)}")
+
+
+def read_toml(path: str | Path) -> dict:
+    """A TOML file as a dict; ConfigError naming the file when it cannot be read or parsed."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"config_path: cannot read {path}: {err}") from err
+
+
 @dataclass(frozen=True)
 class BuildConfig:
-    """Options of ``create_dataset.py`` / ``rapid-croissant build`` (defaults follow the seed where it has one).
+    """Options of ``create_dataset.py`` / ``rapid-croissant build`` (defaults follow the seed where it has
+    one).
 
     match_radius: pixels within which a detection matches a truth source (seed: 4.0).
     merge_radius: pixels within which a ZOGY and an SFFT detection are the same candidate (mutual nearest).
@@ -41,7 +68,6 @@ class BuildConfig:
     low_snr_flag: float = 5.0
     follow_symlinks: bool = False
     prune: bool = False
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "input_dir", Path(self.input_dir))
@@ -90,3 +116,20 @@ class BuildConfig:
         d = asdict(self)
         d["input_dir"], d["output_dir"] = str(self.input_dir), str(self.output_dir)
         return d
+
+    @classmethod
+    def from_dict(cls, values: Mapping, *, where: str = "options") -> BuildConfig:
+        """A config from a mapping of option names (``match-radius`` or ``match_radius``); a misspelled
+        name is a ConfigError that suggests the right one."""
+        options = {str(k).replace("-", "_"): v for k, v in values.items()}
+        check_keys(options, [f.name for f in fields(cls)], where)
+        return cls(**options)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, defaults: Mapping | None = None, **overrides) -> BuildConfig:
+        """A config from a TOML file (keys at the top level or in a ``[build]`` table): ``defaults``, then
+        the file's values, then ``overrides``."""
+        data = read_toml(path)
+        table = data["build"] if isinstance(data.get("build"), dict) else data
+        check_keys([str(k).replace("-", "_") for k in table], [f.name for f in fields(cls)], str(path))
+        return cls.from_dict({**(defaults or {}), **table, **overrides})

@@ -1,4 +1,4 @@
-"""Read a JSON file of ours (run config, metrics, build info, store metadata) with an error naming the file."""
+"""Read a JSON file of ours (run config, metrics, build info, store metadata), errors naming the file."""
 
 from __future__ import annotations
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rapid_croissant import schema
 from rapid_croissant.cli.main import cli
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.dataset import layout as names
 from rapid_croissant.pipeline.pipeline import build_dataset
 from rapid_croissant.writers.croissant import write_croissant
 
@@ -83,7 +83,7 @@ CASES = {
         2,  # click refuses the option itself (a usage error, no traceback either)
     ),
     "validate_truncated_parquet": (
-        lambda ds, inp, tmp: _truncate(ds / schema.CANDIDATES_PARQUET),
+        lambda ds, inp, tmp: _truncate(ds / names.CANDIDATES_PARQUET),
         ["validate", "{ds}", "--no-mlcroissant"],
         "candidates.parquet",
         1,
@@ -119,7 +119,7 @@ CASES = {
         1,
     ),
     "croissant_truncated_table": (
-        lambda ds, inp, tmp: _truncate(ds / schema.JOBS_PARQUET),
+        lambda ds, inp, tmp: _truncate(ds / names.JOBS_PARQUET),
         ["croissant", "-d", "{ds}"],
         "jobs.parquet",
         1,
@@ -132,7 +132,7 @@ CASES = {
     ),
     "croissant_empty_creator": (None, ["croissant", "-d", "{ds}", "--creator", "  "], "creator_name", 1),
     "composition_truncated_parquet": (
-        lambda ds, inp, tmp: _truncate(ds / schema.CANDIDATES_PARQUET),
+        lambda ds, inp, tmp: _truncate(ds / names.CANDIDATES_PARQUET),
         ["composition", "-d", "{ds}"],
         "candidates.parquet",
         1,

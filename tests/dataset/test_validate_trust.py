@@ -11,12 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from rapid_croissant import schema
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.dataset import layout as names
 from rapid_croissant.dataset.cutouts import CutoutStore
+from rapid_croissant.dataset.validate import validate_dataset
 from rapid_croissant.errors import ConfigError
 from rapid_croissant.pipeline.pipeline import build_dataset
-from rapid_croissant.pipeline.validate import validate_dataset
 from rapid_croissant.writers.croissant import write_croissant
 
 
@@ -71,10 +71,10 @@ def _first_file_url(doc, url):
 
 DAMAGE = {
     "truncated candidates.parquet": (
-        lambda ds: _truncate(ds / schema.CANDIDATES_PARQUET),
+        lambda ds: _truncate(ds / names.CANDIDATES_PARQUET),
         "candidates.parquet",
     ),
-    "truncated jobs.parquet": (lambda ds: _truncate(ds / schema.JOBS_PARQUET), "jobs.parquet"),
+    "truncated jobs.parquet": (lambda ds: _truncate(ds / names.JOBS_PARQUET), "jobs.parquet"),
     "truncated split file": (
         lambda ds: _truncate(ds / "candidates-train.parquet"),
         "candidates-train.parquet",
@@ -130,7 +130,7 @@ def test_paths_leaving_the_dataset_are_never_read(ds, monkeypatch):
     _manifest_path(ds, "../../../etc/passwd")
     _croissant(ds, lambda d: _first_file_url(d, "/etc/hosts"))
     read = []
-    import rapid_croissant.pipeline.validate as validate
+    import rapid_croissant.dataset.validate as validate
 
     real = validate.sha256_file
     monkeypatch.setattr(validate, "sha256_file", lambda p, **kw: read.append(str(p)) or real(p, **kw))
@@ -140,12 +140,12 @@ def test_paths_leaving_the_dataset_are_never_read(ds, monkeypatch):
 
 
 def test_csv_edited_by_hand_is_found_by_content(ds):
-    csv = pd.read_csv(ds / schema.CANDIDATES_CSV, keep_default_na=False)
+    csv = pd.read_csv(ds / names.CANDIDATES_CSV, keep_default_na=False)
     csv.loc[3, "label"] = 1 - csv.loc[3, "label"]  # same keys, another label
-    csv.to_csv(ds / schema.CANDIDATES_CSV, index=False)
+    csv.to_csv(ds / names.CANDIDATES_CSV, index=False)
     problems = _problems(ds)
     assert any(
-        p.kind == "content" and p.file == schema.CANDIDATES_CSV and "label" in p.message for p in problems
+        p.kind == "content" and p.file == names.CANDIDATES_CSV and "label" in p.message for p in problems
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import ConfigError
 from rapid_croissant.io import detect_era, discover_jobs
 from rapid_croissant.io.discovery import era_evidence
@@ -39,21 +39,21 @@ def test_detect_era_from_zogy_prefixed_products(tmp_path):
     old, new, cat_only = (tmp_path / n for n in ("old", "new", "cat_only"))
     for d in (old, new, cat_only):
         d.mkdir()
-    for name in schema.FILES_2025.channels.values():
+    for name in formats.FILES_2025.channels.values():
         (old / name).touch()
-    for name in schema.FILES_2026.channels.values():
+    for name in formats.FILES_2026.channels.values():
         (new / name).touch()
-    (cat_only / schema.FILES_2026.zogy_psfcat).touch()  # ZOGY image missing, its 2026 catalog present
-    assert detect_era(old) == schema.ERA_2025
-    assert detect_era(new) == schema.ERA_2026
-    assert detect_era(cat_only) == schema.ERA_2026
-    assert detect_era(tmp_path / "empty_or_missing") == schema.ERA_2025
+    (cat_only / formats.FILES_2026.zogy_psfcat).touch()  # ZOGY image missing, its 2026 catalog present
+    assert detect_era(old) == formats.ERA_2025
+    assert detect_era(new) == formats.ERA_2026
+    assert detect_era(cat_only) == formats.ERA_2026
+    assert detect_era(tmp_path / "empty_or_missing") == formats.ERA_2025
 
 
-@pytest.mark.parametrize("era", schema.ERAS)
+@pytest.mark.parametrize("era", formats.ERAS)
 def test_one_stray_file_of_the_other_era_does_not_flip_it(tmp_path, era):
-    files = schema.FILES_BY_ERA[era]
-    other = schema.FILES_BY_ERA[schema.ERA_2026 if era == schema.ERA_2025 else schema.ERA_2025]
+    files = formats.FILES_BY_ERA[era]
+    other = formats.FILES_BY_ERA[formats.ERA_2026 if era == formats.ERA_2025 else formats.ERA_2025]
     for name in [*files.channels.values(), *files.catalogs.values()]:
         (tmp_path / name).touch()
     (tmp_path / other.zogy_psfcat).touch()  # a stray copy of the other era's catalog

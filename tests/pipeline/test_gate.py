@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from broken_inputs import CASES, SECRET, make_broken_inputs
-from rapid_croissant import io, schema
+from rapid_croissant import formats, io
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.dataset import layout as names
 from rapid_croissant.io.paths import following_symlinks
 from rapid_croissant.pipeline.pipeline import build_dataset
 from rapid_croissant.science.normalize import channel_bit
@@ -28,7 +29,7 @@ def broken(sim_2025, tmp_path_factory):
     summary = build_dataset(
         BuildConfig(input_dir=base / "input", output_dir=out, executor="serial"), progress=False
     )
-    jobs = pd.read_parquet(out / schema.JOBS_PARQUET).set_index("jid")
+    jobs = pd.read_parquet(out / names.JOBS_PARQUET).set_index("jid")
     return {"made": made, "out": out, "jobs": jobs, "summary": summary, "base": base}
 
 
@@ -39,7 +40,7 @@ def test_each_broken_input_gets_its_documented_outcome(broken, case):
     text = row["error"] if case.status == "failed" else row["notes"]
     assert case.note in (text or ""), (case.name, text)
     if case.status == "failed":
-        cand = pd.read_parquet(broken["out"] / schema.CANDIDATES_PARQUET)
+        cand = pd.read_parquet(broken["out"] / names.CANDIDATES_PARQUET)
         assert case.jid not in set(cand["jid"]), "a failed job must not contribute candidates"
 
 
@@ -61,8 +62,8 @@ def test_nothing_outside_the_input_is_published(broken):
     for path in out.rglob("*"):
         if path.is_file() and not path.is_symlink():
             assert SECRET.encode() not in path.read_bytes(), path
-    assert not (out / schema.CATALOGS_DIR / f"jid2015_{schema.FILES_2025.zogy_sextractor}").exists()
-    assert (out / schema.CATALOGS_DIR / f"jid2016_{schema.FILES_2025.zogy_sextractor}").is_file()
+    assert not (out / names.CATALOGS_DIR / f"jid2015_{formats.FILES_2025.zogy_sextractor}").exists()
+    assert (out / names.CATALOGS_DIR / f"jid2016_{formats.FILES_2025.zogy_sextractor}").is_file()
 
 
 def test_follow_symlinks_reads_them_when_asked(broken, tmp_path):
@@ -78,12 +79,12 @@ def test_follow_symlinks_reads_them_when_asked(broken, tmp_path):
         follow_symlinks=True,
     )
     build_dataset(cfg, progress=False)
-    copy = out / schema.CATALOGS_DIR / f"{case.jid}_{schema.FILES_2025.zogy_sextractor}"
+    copy = out / names.CATALOGS_DIR / f"{case.jid}_{formats.FILES_2025.zogy_sextractor}"
     assert SECRET in copy.read_text()
 
 
 def test_dropped_algorithm_contributes_no_detections(broken):
-    cand = pd.read_parquet(broken["out"] / schema.CANDIDATES_PARQUET)
+    cand = pd.read_parquet(broken["out"] / names.CANDIDATES_PARQUET)
     zogy_dropped = cand[cand["jid"] == "jid2006"]
     assert len(zogy_dropped) and zogy_dropped["zogy_id"].isna().all()
     sfft_dropped = cand[cand["jid"] == "jid2007"]
@@ -91,15 +92,15 @@ def test_dropped_algorithm_contributes_no_detections(broken):
 
 
 def test_a_channel_of_the_wrong_shape_is_masked_not_resized(broken):
-    mask = np.load(broken["out"] / schema.MASKS_DIR / "jid2010.npy")
+    mask = np.load(broken["out"] / names.MASKS_DIR / "jid2010.npy")
     bit = channel_bit("zogy_scorr")
     assert (mask & bit).all(), "every pixel of the unusable channel is flagged"
-    image = np.load(broken["out"] / schema.IMAGES_DIR / "jid2010.npy", mmap_mode="r")
-    assert not image[..., schema.CHANNELS.index("zogy_scorr")].any()
+    image = np.load(broken["out"] / names.IMAGES_DIR / "jid2010.npy", mmap_mode="r")
+    assert not image[..., formats.CHANNELS.index("zogy_scorr")].any()
 
 
 def test_the_failed_builds_name_job_and_file(broken):
     failed = {r.jid: r.error for r in broken["summary"].failed}
     assert failed["jid2001"].startswith("jid2001/Roman_TDS_simple_model_")
     assert "_lite_inject.txt" in failed["jid2001"]
-    assert failed["jid2012"].startswith(f"jid2012/{schema.FILES_2025.channels['ref']}")
+    assert failed["jid2012"].startswith(f"jid2012/{formats.FILES_2025.channels['ref']}")

@@ -1,4 +1,4 @@
-"""A build never deletes what is not its own, publishes atomically and keeps the dataset in step with its input."""
+"""A build never deletes what is not its own, publishes atomically, keeps the dataset in step with the input."""
 
 from __future__ import annotations
 
@@ -11,20 +11,20 @@ import sys
 import pandas as pd
 import pytest
 
-from rapid_croissant import schema
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.dataset import layout as names
 from rapid_croissant.dataset.ownership import OwnershipError
 from rapid_croissant.errors import ConfigError
 from rapid_croissant.pipeline.pipeline import build_dataset
 from rapid_croissant.pipeline.publish import PublishError
 
 TABLES = (
-    schema.CANDIDATES_CSV,
-    schema.CANDIDATES_PARQUET,
-    *(f"candidates-{s}.parquet" for s in schema.SPLITS),
-    schema.TRUTH_PARQUET,
-    schema.JOBS_PARQUET,
-    schema.JOBS_CSV,
+    names.CANDIDATES_CSV,
+    names.CANDIDATES_PARQUET,
+    *(f"candidates-{s}.parquet" for s in names.SPLITS),
+    names.TRUTH_PARQUET,
+    names.JOBS_PARQUET,
+    names.JOBS_CSV,
 )
 
 
@@ -46,7 +46,7 @@ def snapshot(out):
 
 
 def jids(out):
-    return sorted(pd.read_parquet(out / schema.JOBS_PARQUET)["jid"])
+    return sorted(pd.read_parquet(out / names.JOBS_PARQUET)["jid"])
 
 
 def test_building_into_the_parent_of_the_input_is_refused_and_deletes_nothing(two_jobs):
@@ -73,11 +73,11 @@ def test_a_foreign_non_empty_folder_is_refused(two_jobs, tmp_path):
 def test_jobs_option_rebuilds_inside_the_full_dataset(two_jobs, tmp_path):
     out = tmp_path / "ds"
     build(two_jobs, out)
-    before = pd.read_parquet(out / schema.CANDIDATES_PARQUET)
+    before = pd.read_parquet(out / names.CANDIDATES_PARQUET)
     summary = build(two_jobs, out, jobs=("jid1001",), overwrite=True)
     assert [r.jid for r in summary.results] == ["jid1001"]
     assert jids(out) == ["jid1001", "jid1002"]
-    pd.testing.assert_frame_equal(pd.read_parquet(out / schema.CANDIDATES_PARQUET), before)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / names.CANDIDATES_PARQUET), before)
 
 
 def test_a_job_removed_from_the_input_is_refused_then_pruned(two_jobs, tmp_path):
@@ -91,7 +91,7 @@ def test_a_job_removed_from_the_input_is_refused_then_pruned(two_jobs, tmp_path)
     build(two_jobs, out, full_images=True, prune=True)
     assert jids(out) == ["jid1001"]
     assert not list(out.rglob("jid1002*")), "every file of the removed job is gone"
-    assert (out / schema.IMAGES_DIR / "jid1001.npy").is_file()
+    assert (out / names.IMAGES_DIR / "jid1001.npy").is_file()
 
 
 def test_an_edit_keeping_size_and_mtime_is_noticed(two_jobs, tmp_path):

@@ -6,7 +6,7 @@ import shutil
 
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import layout as names
 from rapid_croissant.report.card import card_text
 from rapid_croissant.report.escape import html_text, md_text
 from rapid_croissant.report.page import headline
@@ -27,11 +27,11 @@ def test_html_text_escapes_quotes_and_tags():
 
 
 def test_a_hostile_filter_keyword_is_escaped_in_the_card(built_dataset, tmp_path):
-    for name in (schema.CANDIDATES_PARQUET, schema.TRUTH_PARQUET, schema.JOBS_PARQUET, "build_info.json"):
+    for name in (names.CANDIDATES_PARQUET, names.TRUTH_PARQUET, names.JOBS_PARQUET, "build_info.json"):
         shutil.copy(built_dataset / name, tmp_path / name)
-    jobs = pd.read_parquet(tmp_path / schema.JOBS_PARQUET)
+    jobs = pd.read_parquet(tmp_path / names.JOBS_PARQUET)
     jobs.loc[0, "filter"] = HOSTILE
-    jobs.to_parquet(tmp_path / schema.JOBS_PARQUET, index=False)
+    jobs.to_parquet(tmp_path / names.JOBS_PARQUET, index=False)
     text = card_text(tmp_path)
     assert "<script>" not in text and "](javascript:" not in text
     assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in text

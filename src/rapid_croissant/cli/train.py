@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from rapid_croissant.cli.options import dataset_option
-
-_ALGORITHMS = ("zogy", "sfft", "both")
+from rapid_croissant.dataset.schema import CANDIDATE_SETS
 
 
 @click.command("train")
@@ -14,7 +13,7 @@ _ALGORITHMS = ("zogy", "sfft", "both")
 @click.option(
     "-a",
     "--algorithm",
-    type=click.Choice(_ALGORITHMS),
+    type=click.Choice(CANDIDATE_SETS),
     default="both",
     show_default=True,
     help="Candidates, channels and features of one algorithm, or both (the union).",

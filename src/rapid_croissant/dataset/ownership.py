@@ -103,14 +103,15 @@ def read_marker(root: str | Path) -> dict:
 
 def _write_marker(root: Path, data: dict) -> None:
     from rapid_croissant import __version__
-    from rapid_croissant.writers import atomic
 
     body = {
         "tool": "rapid-croissant",
         "version": __version__,
         **{k: v for k, v in data.items() if k not in ("tool", "version")},
     }
-    atomic.write_text(root / MARKER, json.dumps(body, indent=1, sort_keys=True))
+    tmp = root / f".{MARKER.lstrip('.')}.tmp{os.getpid()}"  # atomic: a reader never sees half a marker
+    tmp.write_text(json.dumps(body, indent=1, sort_keys=True))
+    os.replace(tmp, root / MARKER)
 
 
 def _layout_files(root: Path) -> Iterator[Path]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def discover_jobs(input_dir: str | Path) -> list[Path]:
         raise ConfigError(f"input_dir {str(root)!r} does not exist")
     if not root.is_dir():
         raise ConfigError(f"input_dir {str(root)!r} is not a directory")
-    jobs = [p for p in root.iterdir() if p.is_dir() and schema.JOB_DIR_PATTERN.match(p.name)]
+    jobs = [p for p in root.iterdir() if p.is_dir() and formats.JOB_DIR_PATTERN.match(p.name)]
     skipped = sum(1 for p in root.iterdir() if p.name.startswith("jid")) - len(jobs)
     if skipped:
         logger.debug("%s: %d jid-like entries are not job folders and were skipped", root, skipped)
@@ -35,11 +35,11 @@ def discover_jobs(input_dir: str | Path) -> list[Path]:
 
 def _era_markers(era: str) -> tuple[str, ...]:
     """File names only the given era has: the ZOGY difference products and catalogs (§1)."""
-    other = schema.ERA_2025 if era == schema.ERA_2026 else schema.ERA_2026
-    theirs = set(schema.FILES_BY_ERA[other].channels.values()) | set(
-        schema.FILES_BY_ERA[other].catalogs.values()
+    other = formats.ERA_2025 if era == formats.ERA_2026 else formats.ERA_2026
+    theirs = set(formats.FILES_BY_ERA[other].channels.values()) | set(
+        formats.FILES_BY_ERA[other].catalogs.values()
     )
-    mine = schema.FILES_BY_ERA[era]
+    mine = formats.FILES_BY_ERA[era]
     names = [*mine.channels.values(), *mine.catalogs.values()]
     return tuple(name for name in names if name not in theirs)
 
@@ -49,7 +49,7 @@ def era_evidence(job_dir: str | Path) -> dict[str, list[str]]:
     from rapid_croissant.io.paths import usable_file
 
     job = Path(job_dir)
-    return {era: [n for n in _era_markers(era) if usable_file(job / n)] for era in schema.ERAS}
+    return {era: [n for n in _era_markers(era) if usable_file(job / n)] for era in formats.ERAS}
 
 
 def detect_era(job_dir: str | Path) -> str:
@@ -59,8 +59,8 @@ def detect_era(job_dir: str | Path) -> str:
     the decision; an undecidable job is 2025 and :func:`era_evidence` lets ``check_job`` report it.
     """
     evidence = era_evidence(job_dir)
-    n25, n26 = len(evidence[schema.ERA_2025]), len(evidence[schema.ERA_2026])
+    n25, n26 = len(evidence[formats.ERA_2025]), len(evidence[formats.ERA_2026])
     if n25 != n26:
-        return schema.ERA_2025 if n25 > n26 else schema.ERA_2026
-    diff26 = schema.FILES_2026.channels["zogy_diff"]
-    return schema.ERA_2026 if diff26 in evidence[schema.ERA_2026] else schema.ERA_2025
+        return formats.ERA_2025 if n25 > n26 else formats.ERA_2026
+    diff26 = formats.FILES_2026.channels["zogy_diff"]
+    return formats.ERA_2026 if diff26 in evidence[formats.ERA_2026] else formats.ERA_2025

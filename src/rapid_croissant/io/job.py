@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import ConfigError, InconsistentInputWarning, JobError, RapidInputWarning
 from rapid_croissant.io.catalogs import peek_catalog, read_photutils_catalog
 from rapid_croissant.io.discovery import detect_era, era_evidence
@@ -23,8 +23,8 @@ from rapid_croissant.io.truth import find_truth_files, read_injections, read_ou_
 logger = logging.getLogger(__name__)
 
 #: Channels every job needs whatever the algorithm: those produced by neither ZOGY nor SFFT (sci, ref).
-_ALGORITHM_OWNED = {c for channels in schema.ALGORITHM_CHANNELS.values() for c in channels}
-CORE_CHANNELS = tuple(c for c in schema.CHANNELS if c not in _ALGORITHM_OWNED)
+_ALGORITHM_OWNED = {c for channels in formats.SUBTRACTION_CHANNELS.values() for c in channels}
+CORE_CHANNELS = tuple(c for c in formats.CHANNELS if c not in _ALGORITHM_OWNED)
 
 
 @dataclass
@@ -55,7 +55,7 @@ class RapidJob:
     path: Path
     jid: str
     era: str
-    files: schema.JobFiles
+    files: formats.JobFiles
     header: HeaderFacts
     shape: tuple[int, int] | None
     channels_present: dict[str, bool]
@@ -80,12 +80,12 @@ class RapidJob:
         return self.path / self.files.catalogs[name]
 
 
-def _channels_present(path: Path, files: schema.JobFiles) -> dict[str, bool]:
+def _channels_present(path: Path, files: formats.JobFiles) -> dict[str, bool]:
     return {channel: usable_file(path / name) for channel, name in files.channels.items()}
 
 
 def _complete_algorithms(present: dict[str, bool]) -> list[str]:
-    return [alg for alg in schema.ALGORITHMS if all(present[c] for c in schema.ALGORITHM_CHANNELS[alg])]
+    return [alg for alg in formats.SUBTRACTIONS if all(present[c] for c in formats.SUBTRACTION_CHANNELS[alg])]
 
 
 def open_job(job_dir: str | Path) -> RapidJob:
@@ -94,7 +94,7 @@ def open_job(job_dir: str | Path) -> RapidJob:
     if not path.is_dir():
         raise JobError(path, None, "job folder does not exist or is not a directory")
     era = detect_era(path)
-    files = schema.FILES_BY_ERA[era]
+    files = formats.FILES_BY_ERA[era]
     present = _channels_present(path, files)
     for channel in CORE_CHANNELS:
         if not present[channel]:
@@ -122,15 +122,15 @@ def _scope_of(channel: str) -> str:
     return "job" if channel in CORE_CHANNELS else f"channel:{channel}"
 
 
-def _channel_problems(jid: str, files: schema.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
+def _channel_problems(jid: str, files: formats.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
     problems = [
         JobProblem(jid, files.channels[c], "error", f"missing: the {c} image is required")
         for c in CORE_CHANNELS
         if not present[c]
     ]
     complete = _complete_algorithms(present)
-    for alg in schema.ALGORITHMS:
-        missing = [c for c in schema.ALGORITHM_CHANNELS[alg] if not present[c]]
+    for alg in formats.SUBTRACTIONS:
+        missing = [c for c in formats.SUBTRACTION_CHANNELS[alg] if not present[c]]
         if not missing:
             continue
         if complete:
@@ -149,12 +149,12 @@ def _shape_problem(jid: str, files, channel: str, shape, expected) -> JobProblem
     name, sci = files.channels[channel], files.channels[CORE_CHANNELS[0]]
     if channel.endswith("_uncert"):  # the seed documents resizing uncertainty maps: allowed, and noted
         message = f"shape {shape} differs from {sci}'s {expected}: resized to it (seed behaviour)"
-        return JobProblem(jid, name, "warning", message, _scope_of(channel), degrades=True)
+        return JobProblem(jid, name, "warning", message, f"resized:{channel}", degrades=True)
     message = f"shape {shape} differs from {sci}'s {expected}: channel not used"
     return JobProblem(jid, name, "error", message, _scope_of(channel))
 
 
-def _plane_problems(path: Path, files: schema.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
+def _plane_problems(path: Path, files: formats.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
     """Unreadable, truncated or integer FITS, and full frames whose shape differs from the science frame."""
     problems, shapes = [], {}
     for channel, name in files.channels.items():
@@ -163,17 +163,21 @@ def _plane_problems(path: Path, files: schema.JobFiles, present: dict[str, bool]
         try:
             shapes[channel] = check_plane_file(path / name, job=path)
         except JobError as exc:
-            problems.append(JobProblem(path.name, name, "error", exc.reason, _scope_of(channel)))
+            if channel in CORE_CHANNELS or "BITPIX" in exc.reason:
+                problems.append(JobProblem(path.name, name, "error", exc.reason, _scope_of(channel)))
+            else:  # as in the build: an unreadable plane is left empty and masked (status partial)
+                message = f"{exc.reason}: channel {channel} left empty and masked"
+                problems.append(JobProblem(path.name, name, "warning", message, _scope_of(channel), True))
     expected = shapes.get(CORE_CHANNELS[0])
     if expected is None:
         return problems
     for channel, shape in shapes.items():
-        if channel not in schema.STAMP_CHANNELS and shape != expected:
+        if channel not in formats.STAMP_CHANNELS and shape != expected:
             problems.append(_shape_problem(path.name, files, channel, shape, expected))
     return problems
 
 
-def _pair_problems(path: Path, files: schema.JobFiles, alg: str) -> list[JobProblem]:
+def _pair_problems(path: Path, files: formats.JobFiles, alg: str) -> list[JobProblem]:
     """Read one algorithm's finder + PSF-fit pair as the build will: field counts, columns, types, ids."""
     finder, psfcat = path / files.catalogs[f"{alg}_finder"], path / files.catalogs[f"{alg}_psfcat"]
     with warnings.catch_warnings(record=True) as caught:
@@ -189,7 +193,7 @@ def _pair_problems(path: Path, files: schema.JobFiles, alg: str) -> list[JobProb
     ]
 
 
-def _catalog_problems(path: Path, files: schema.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
+def _catalog_problems(path: Path, files: formats.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
     problems = []
     complete = _complete_algorithms(present)
     for key, name in files.catalogs.items():
@@ -216,7 +220,7 @@ def _header_problems(jid: str, header: HeaderFacts) -> list[JobProblem]:
     problems = []
     if header.filter is None:
         problems.append(JobProblem(jid, source, "warning", "no FILTER in any header or file name"))
-    elif header.filter not in schema.ZP_BAND:
+    elif header.filter not in formats.ZP_BAND:
         problems.append(
             JobProblem(jid, source, "warning", f"unknown filter {header.filter!r}: AB mags unknown")
         )
@@ -274,7 +278,7 @@ def check_job(job_dir: str | Path) -> list[JobProblem]:
     problems = _folder_problems(path)
     if any(p.severity == "error" for p in problems):
         return problems
-    files = schema.FILES_BY_ERA[detect_era(path)]
+    files = formats.FILES_BY_ERA[detect_era(path)]
     present = _channels_present(path, files)
     header = read_header_facts(path, files=files)
     problems += _channel_problems(path.name, files, present)

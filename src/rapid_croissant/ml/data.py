@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
-from rapid_croissant.dataset import Tables, open_dataset
+from rapid_croissant.dataset import Tables, open_dataset, schema
 from rapid_croissant.errors import RapidCroissantError
 
 __all__ = [
@@ -36,7 +35,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Candidate sets a classifier can be trained on: one algorithm's detections, or the union ("both").
-ALGORITHMS = ("zogy", "sfft", "both")
+ALGORITHMS = schema.CANDIDATE_SETS
 PROTOCOLS = ("A", "B")
 #: Per-algorithm features (``<alg>_<name>`` columns); ``npix`` is a constant of the finder and is left out.
 FEATURES = tuple(f for f in (*schema.SEED_FEATURES, *schema.FIT_FEATURES) if f != "npix")

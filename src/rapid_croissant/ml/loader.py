@@ -18,8 +18,9 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.integrity import require_inside
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.ml.data import ALGORITHMS, feature_matrix
 from rapid_croissant.science.cutouts import job_cutouts
 
@@ -58,13 +59,14 @@ class _JobArrays:
 
     def __call__(self, jid: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         if jid not in self._cache:
-            image_path = require_inside(self.root, self.root / schema.IMAGES_DIR / f"{jid}.npy")
+            layout = Layout(self.root)
+            image_path = require_inside(self.root, layout.image(jid))  # never a file outside the dataset
             if not image_path.is_file():
                 raise FileNotFoundError(
                     f"{image_path}: no image tensor for job {jid} (built without images?)"
                 )
-            mask_path = require_inside(self.root, self.root / schema.MASKS_DIR / f"{jid}.npy")
-            psf_path = require_inside(self.root, self.root / schema.PSFS_DIR / f"{jid}.npy")
+            mask_path = require_inside(self.root, layout.mask(jid))
+            psf_path = require_inside(self.root, layout.psf(jid))
             mask = np.load(mask_path, mmap_mode="r") if mask_path.is_file() else None
             psf = np.load(psf_path) if psf_path.is_file() else None
             if psf is None:

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapid_croissant import io, schema
+from rapid_croissant import formats, io
 from rapid_croissant.errors import JobError
 
 log = logging.getLogger(__name__)
@@ -48,12 +48,12 @@ def gate_job(job_dir: str | Path) -> GateResult:
     if fatal:
         raise _fail(job_dir, fatal)
     job = io.open_job(job_dir)
-    dropped = {p.scope for p in errors if p.scope in schema.ALGORITHMS}
+    dropped = {p.scope for p in errors if p.scope in formats.SUBTRACTIONS}
     for alg in dropped:
         setattr(job, f"has_{alg}", False)
     if not (job.has_zogy or job.has_sfft):
-        raise _fail(job_dir, [p for p in errors if p.scope in schema.ALGORITHMS])
-    for p in errors:
+        raise _fail(job_dir, [p for p in errors if p.scope in formats.SUBTRACTIONS])
+    for p in problems:  # an unusable channel (wrong shape, integer, unreadable) is left empty and masked
         if p.scope.startswith("channel:"):
             job.channels_present[p.scope.split(":", 1)[1]] = False
     notes = [

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import io, schema
+from rapid_croissant import formats, io
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.dataset import schema
 from rapid_croissant.errors import JobError, NoTruthWarning, RapidInputWarning
 from rapid_croissant.io.paths import following_symlinks, is_inside
 from rapid_croissant.pipeline import parts, tensors, truth
@@ -76,9 +77,8 @@ def _in_bounds(cat: pd.DataFrame, shape) -> np.ndarray:
 
 def _label_algorithm(cat, tru: pd.DataFrame, alg: str, cfg: BuildConfig, has_truth: bool) -> pd.DataFrame:
     snr = tru[f"snr_{alg}"].to_numpy(float) if len(tru) else np.zeros(0)
-    eligible = tru["bright"].to_numpy(bool) if len(tru) else np.zeros(0, bool)
-    if cfg.min_truth_snr > 0 and len(tru):
-        eligible = eligible & (np.nan_to_num(snr, nan=np.inf) >= cfg.min_truth_snr)
+    bright = tru["bright"].to_numpy(bool) if len(tru) else np.zeros(0, bool)
+    eligible = labels.eligible_truth(bright, snr, min_snr=cfg.min_truth_snr)
     lab = labels.label_detections(
         cat[["x_fit", "y_fit"]].to_numpy(float),
         tru,
@@ -102,11 +102,11 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
     notes += img.unreadable
     tru = truth.add_expected_snr(tru, img, job)
     cats, dropped = {}, 0
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         cat = _read_catalog(job, alg, notes)
         if cat is None:
             notes.append(f"{job.jid}: {alg.upper()} products missing: built from the other algorithm alone")
-            cols = dict.fromkeys(schema.FINDER_REQUIRED + schema.PSFCAT_REQUIRED + ("snr",))
+            cols = dict.fromkeys(formats.FINDER_REQUIRED + formats.PSFCAT_REQUIRED + ("snr",))
             cat = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
         keep = _in_bounds(cat, job.shape)
         dropped += int((~keep).sum())

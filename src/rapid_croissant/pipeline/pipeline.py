@@ -15,10 +15,11 @@ from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapid_croissant import __version__, io, schema
+from rapid_croissant import __version__, formats, io
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.dataset import layout as names
 from rapid_croissant.dataset import ownership
-from rapid_croissant.dataset.layout import Layout
+from rapid_croissant.dataset.layout import SPLITS, Layout
 from rapid_croissant.errors import ConfigError, Interrupted, RapidCroissantError
 from rapid_croissant.pipeline import parts, publish, resources, sync
 from rapid_croissant.pipeline.job_task import JobResult, process_job
@@ -86,7 +87,7 @@ def _per_job_bytes(jobs: list[Path]) -> int:
     biggest = 0
     for j in jobs:
         try:
-            h, w = io.read_plane_shape(j / schema.FILES_2025.channels["sci"], job=j)
+            h, w = io.read_plane_shape(j / formats.FILES_2025.channels["sci"], job=j)
         except RapidCroissantError:
             continue
         biggest = max(biggest, h * w)
@@ -206,18 +207,18 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     cand["split"] = cand["jid"].map(split_of).astype("string")
     info = {
         "rapid_croissant_version": __version__,
-        "config": {k: v for k, v in cfg.to_json_dict().items() if k not in ("extra",)},
+        "config": cfg.to_json_dict(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    writers = {
-        schema.CANDIDATES_CSV: lambda p: cand.to_csv(p, index=False, na_rep=""),
-        schema.CANDIDATES_PARQUET: lambda p: cand.to_parquet(p, index=False),
-        **{f"candidates-{split}.parquet": _split_writer(cand, split) for split in schema.SPLITS},
-        schema.TRUTH_CSV: lambda p: tru.to_csv(p, index=False, na_rep=""),
-        schema.TRUTH_PARQUET: lambda p: tru.to_parquet(p, index=False),
-        schema.JOBS_CSV: lambda p: jobs.to_csv(p, index=False, na_rep=""),
-        schema.JOBS_PARQUET: lambda p: jobs.to_parquet(p, index=False),
-        "build_info.json": lambda p: p.write_text(json.dumps(info, indent=1, default=str)),
+    writers = {  # staged, then swapped in: the last good tables stay until all of these are written
+        names.CANDIDATES_CSV: lambda p: cand.to_csv(p, index=False, na_rep=""),
+        names.CANDIDATES_PARQUET: lambda p: cand.to_parquet(p, index=False),
+        **{names.candidates_split_name(split): _split_writer(cand, split) for split in SPLITS},
+        names.TRUTH_CSV: lambda p: tru.to_csv(p, index=False, na_rep=""),
+        names.TRUTH_PARQUET: lambda p: tru.to_parquet(p, index=False),
+        names.JOBS_CSV: lambda p: jobs.to_csv(p, index=False, na_rep=""),
+        names.JOBS_PARQUET: lambda p: jobs.to_parquet(p, index=False),
+        names.BUILD_INFO: lambda p: p.write_text(json.dumps(info, indent=1, default=str)),
     }
     publish.publish(out, writers)
     return len(cand)

@@ -14,7 +14,7 @@ import json
 import logging
 from pathlib import Path
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.config import BuildConfig
 from rapid_croissant.dataset import layout as L
 from rapid_croissant.dataset import ownership
@@ -51,7 +51,7 @@ def job_files(out: Path, jid: str) -> list[Path]:
     """Every file the build writes for one job (tensors, catalog copies, parts)."""
     lay = L.Layout(out)
     files = [lay.image(jid), lay.mask(jid), lay.psf(jid)]
-    files += [lay.catalog(jid, name) for name in schema.SEED_CATALOG_FILES]
+    files += [lay.catalog(jid, name) for name in formats.SEED_CATALOG_FILES]
     files += [lay.part_candidates(jid), lay.part_truth(jid), lay.part_job(jid)]
     return files
 

@@ -10,33 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from rapid_croissant import __version__, schema
+from rapid_croissant import __version__
+from rapid_croissant.dataset import Layout, open_dataset, schema
 from rapid_croissant.jsonfile import load_json
+from rapid_croissant.ml.composition import SHIFT_PX, balance_rows, chance_match_rate
 from rapid_croissant.report.escape import md_text
-from rapid_croissant.science.matching import match_one_to_one
 from rapid_croissant.writers.atomic import write_text
-
-CARD = "DATASET_CARD.md"
-#: Truth positions are shifted by this many pixels to measure chance coincidences.
-SHIFT_PX = 12.0
-
-
-def chance_match_rate(cand: pd.DataFrame, truth: pd.DataFrame, *, algorithm: str, radius: float) -> dict:
-    """Matches against truth shifted by SHIFT_PX (x and y), as a fraction of the real matches."""
-    n_shift = n_real = 0
-    has = cand[f"{algorithm}_id"].notna()
-    for jid, det in cand[has].groupby("jid"):
-        t = truth[(truth.jid == jid) & truth.bright]
-        if len(t) == 0:
-            continue
-        dxy = det[[f"{algorithm}_x", f"{algorithm}_y"]].to_numpy(float)
-        n_shift += len(match_one_to_one(dxy, t[["x", "y"]].to_numpy(float) + SHIFT_PX, radius=radius))
-        n_real += int((det[f"{algorithm}_label"] == 1).sum())
-    return {
-        "shifted_matches": n_shift,
-        "real_labels": n_real,
-        "rate": n_shift / n_real if n_real else float("nan"),
-    }
 
 
 def _balance_table(cand: pd.DataFrame) -> str:
@@ -44,13 +23,8 @@ def _balance_table(cand: pd.DataFrame) -> str:
         "| split | candidates | real | bogus | unknown | ZOGY-only | SFFT-only | both |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for split in (*schema.SPLITS, "all"):
-        c = cand if split == "all" else cand[cand.split == split]
-        by = c.detected_by.value_counts()
-        rows.append(
-            f"| {split} | {len(c)} | {(c.label == 1).sum()} | {(c.label == 0).sum()} | {(c.label == -1).sum()} | "
-            f"{by.get('zogy', 0)} | {by.get('sfft', 0)} | {by.get('both', 0)} |"
-        )
+    columns = ("split", "candidates", "real", "bogus", "unknown", "ZOGY-only", "SFFT-only", "both")
+    rows += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in balance_rows(cand)]
     return "\n".join(rows)
 
 
@@ -59,7 +33,7 @@ def _per_algorithm_table(cand: pd.DataFrame, truth: pd.DataFrame, radius: float)
         "| algorithm | detections | real | bogus | real:bogus | flagged labels | chance matches (shifted truth) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         c = cand[cand[f"{alg}_id"].notna()]
         real, bogus = int((c[f"{alg}_label"] == 1).sum()), int((c[f"{alg}_label"] == 0).sum())
         ch = chance_match_rate(cand, truth, algorithm=alg, radius=radius)
@@ -76,13 +50,8 @@ def _flag_table(cand: pd.DataFrame) -> str:
     if flags.empty:
         return "No label was flagged."
     rows = ["| flag | candidates | meaning |", "|---|---|---|"]
-    meaning = {
-        "low_snr_match": "matched truth whose expected S/N in the difference is below 5",
-        "near_faint_truth": "bogus, but within the match radius of truth fainter than the magnitude limit",
-        "duplicate_of_real": "bogus by the one-to-one rule: a second detection within 1 px of a matched one",
-    }
     for flag, n in flags.items():
-        rows.append(f"| `{flag}` | {n} | {meaning.get(flag, '')} |")
+        rows.append(f"| `{flag}` | {n} | {schema.LABEL_FLAGS.get(flag, '')} |")
     return "\n".join(rows)
 
 
@@ -126,10 +95,9 @@ print(tuple(image.shape), tuple(features.shape), float(label))
 
 
 def card_text(dataset_dir: Path) -> str:
-    cand = pd.read_parquet(dataset_dir / schema.CANDIDATES_PARQUET)
-    truth = pd.read_parquet(dataset_dir / schema.TRUTH_PARQUET)
-    jobs = pd.read_parquet(dataset_dir / schema.JOBS_PARQUET)
-    info = load_json(dataset_dir / "build_info.json")
+    ds = open_dataset(dataset_dir)
+    cand, truth, jobs = ds.candidates, ds.truth, ds.jobs
+    info = load_json(ds.layout.build_info)
     cfg = info["config"]
     mags = truth.mag.dropna()
     ok = jobs[jobs.status != "failed"]
@@ -208,7 +176,7 @@ def card_text(dataset_dir: Path) -> str:
 
 def write_dataset_card(dataset_dir: str | Path) -> Path:
     root = Path(dataset_dir)
-    path = root / CARD
+    path = Layout(root).dataset_card
     write_text(path, card_text(root))
     return path
 

@@ -17,18 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import __version__, schema
+from rapid_croissant import __version__
+from rapid_croissant.dataset import open_dataset, schema
+from rapid_croissant.formatting import fmt_number
+from rapid_croissant.ml.composition import balance_rows
 from rapid_croissant.writers.atomic import write_text
 
-REPORT = "report.html"
 COLORS = {"zogy": "#1f77b4", "sfft": "#d62728", "both": "#2ca02c"}
-
-
-def fmt_number(value, fmt: str = ".2f") -> str:
-    """A number read back from JSON (NaN is stored as null) formatted, or 'n/a'."""
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    return format(value, fmt)
 
 
 def _png(fig) -> str:
@@ -54,24 +49,7 @@ def _table(rows: list[dict], columns: list[str]) -> str:
 
 
 def composition_section(cand: pd.DataFrame) -> str:
-    rows = []
-    for split in (*schema.SPLITS, "all"):
-        c = cand if split == "all" else cand[cand.split == split]
-        by = c.detected_by.value_counts()
-        rows.append(
-            {
-                "split": split,
-                "candidates": len(c),
-                "real": int((c.label == 1).sum()),
-                "bogus": int((c.label == 0).sum()),
-                "unknown": int((c.label == -1).sum()),
-                "injected reals": int(((c.label == 1) & c.injected.fillna(False)).sum()),
-                "ZOGY-only": int(by.get("zogy", 0)),
-                "SFFT-only": int(by.get("sfft", 0)),
-                "both": int(by.get("both", 0)),
-                "jobs": c.jid.nunique(),
-            }
-        )
+    rows = balance_rows(cand)
     per_filter = cand.groupby("filter").agg(
         candidates=("candidate_id", "size"), real=("label", lambda s: int((s == 1).sum()))
     )
@@ -92,7 +70,7 @@ def gallery_figure(dataset_dir: Path, cand: pd.DataFrame, *, per_class: int = 3,
 
     rng = np.random.default_rng(seed)
     picks = []
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         for label, name in ((1, "real"), (0, "bogus")):
             pool = cand[(cand[f"{alg}_label"] == label)]
             take = pool.iloc[rng.permutation(len(pool))[:per_class]] if len(pool) else pool
@@ -127,7 +105,7 @@ def detection_completeness_figure(cand: pd.DataFrame, truth: pd.DataFrame, jobs:
     t = truth[truth.jid.isin(ok_jobs)]
     keys = (t.jid + "|" + t.truth_id).to_numpy()
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         found = set((cand.jid + "|" + cand[f"{alg}_truth_id"]).dropna())
         curve = completeness_curve(
             t.mag.to_numpy(float), np.isin(keys, list(found)), bin_width=0.5, mag_range=(20.5, 28.5)
@@ -216,7 +194,7 @@ def classifier_completeness_figure(comparison: dict) -> str:
     if fig is None:
         return ""
     for ax, model, runs in panels:
-        for r in (r for r in runs if r["algorithm"] in schema.ALGORITHMS):
+        for r in (r for r in runs if r["algorithm"] in schema.SUBTRACTIONS):
             for kind, ls in (("detection", "--"), ("classifier", "-")):
                 c = r["evaluation"].get("completeness", {}).get(f"{kind}_{r['algorithm']}")
                 if c:
@@ -227,7 +205,7 @@ def classifier_completeness_figure(comparison: dict) -> str:
                         marker="o",
                         ms=3,
                         color=COLORS[r["algorithm"]],
-                        label=f"{r['algorithm'].upper()} {kind} (m50 {fmt_number(c['m50'])})",
+                        label=f"{r['algorithm'].upper()} {kind} (m50 {fmt_number(c['m50'], '.2f')})",
                     )
         ax.set_xlabel("truth AB magnitude")
         ax.set_ylabel("completeness (test jobs)")
@@ -336,9 +314,8 @@ def write_report(
 
     matplotlib.use("Agg")
     root = Path(dataset_dir)
-    cand = pd.read_parquet(root / schema.CANDIDATES_PARQUET)
-    truth = pd.read_parquet(root / schema.TRUTH_PARQUET)
-    jobs = pd.read_parquet(root / schema.JOBS_PARQUET)
+    ds = open_dataset(root)
+    cand, truth, jobs = ds.candidates, ds.truth, ds.jobs
     comp_path = Path(comparison) if comparison else root / "comparison" / "comparison.json"
     if comp_path.is_dir():
         comp_path = comp_path / "comparison.json"
@@ -351,7 +328,7 @@ def write_report(
         "<h2>Cutout gallery</h2>",
     ]
     labelled = cand[cand.label >= 0]
-    if (root / schema.IMAGES_DIR).is_dir() and len(labelled):
+    if ds.layout.images_dir.is_dir() and len(labelled):
         parts.append(
             _img(gallery_figure(root, labelled), "Real and bogus candidates of each algorithm, nine channels")
         )
@@ -369,6 +346,6 @@ def write_report(
                 parts += [f"<h2>{title}</h2>", _img(src, title)]
         parts.append(comparison_tables(comp))
     page = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>rapid-croissant report</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
-    out = Path(output) if output else root / REPORT
+    out = Path(output) if output else ds.layout.report_html
     write_text(out, page)
     return out

@@ -14,7 +14,7 @@ import numpy as np
 from astropy.visualization import ZScaleInterval
 from scipy import ndimage
 
-from rapid_croissant.schema import CHANNELS, STAMP_CHANNELS
+from rapid_croissant.formats import CHANNELS, STAMP_CHANNELS
 
 __all__ = ["channel_bit", "nan_mask_bits", "resize_to_shape", "zscale_limits", "zscale_normalize_into"]
 
@@ -59,7 +59,8 @@ def _finite_sample(plane: np.ndarray, n_samples: int) -> np.ndarray:
 
 
 def _flat_stride_sample(plane: np.ndarray, n_samples: int) -> np.ndarray:
-    """Astropy's sample of a plane known to be all finite: flat positions 0, s, 2s, ... (fancy indexing only)."""
+    """Astropy's sample of a plane known to be all finite: flat positions 0, s, 2s, ... (fancy indexing
+    only)."""
     stride = int(max(1.0, plane.size / n_samples))
     flat = np.arange(0, plane.size, stride, dtype=np.int64)[:n_samples]
     return np.asarray(plane[np.unravel_index(flat, plane.shape)])
@@ -194,7 +195,7 @@ def resize_to_shape(stamp: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def channel_bit(name: str) -> int:
-    """The bit value (``1 << k``) that flags channel ``name`` = ``schema.CHANNELS[k]`` in the NaN mask."""
+    """The bit value (``1 << k``) that flags channel ``name`` = ``CHANNELS[k]`` in the NaN mask."""
     try:
         return 1 << CHANNELS.index(name)
     except ValueError:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant import formats
+from rapid_croissant.simulate import constants
 
 #: Object densities per 512x512 pixels (an OpenUniverse SCA holds ~25k objects, mostly galaxies).
 STARS_PER_512 = 40
@@ -48,7 +49,7 @@ class JobSpec:
 
     @property
     def zptmag(self) -> float:
-        return schema.zptmag_from_exptime(self.exptime)
+        return constants.zptmag_from_exptime(self.exptime)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -61,7 +62,7 @@ class JobSpec:
 
 def counts_from_ab(ab, *, zptmag: float, filter_name: str):
     """Counts (e-) in the exposure of a source of AB magnitude ``ab`` (inverse of rapid_formats.md §5.1)."""
-    return 10.0 ** (-0.4 * (np.asarray(ab, dtype=float) - zptmag - schema.ZP_BAND[filter_name]))
+    return 10.0 ** (-0.4 * (np.asarray(ab, dtype=float) - zptmag - formats.ZP_BAND[filter_name]))
 
 
 def _area_scale(spec: JobSpec) -> float:
@@ -130,7 +131,9 @@ def make_transients(spec: JobSpec, galaxies: pd.DataFrame, rng) -> tuple[pd.Data
     ou["object_id"] = 20_000_000 + spec.jid * 1000 + np.arange(n_ou)
     n_inj = spec.n_injections
     xs, ys, host = _positions_on_hosts(n_inj, galaxies, spec, rng, frac_on_host=0.75)
-    inj = pd.DataFrame({"x": xs, "y": ys, "ab": rng.uniform(21.0, 28.0, n_inj), "host": host})
+    inj = pd.DataFrame(
+        {"x": xs, "y": ys, "ab": rng.uniform(*formats.INJECTION_MAG_RANGE, n_inj), "host": host}
+    )
     if spec.edge_sources:
         # defect job: bright transients right on the image edges (photutils fits leave the image there)
         h, w = spec.shape
@@ -173,7 +176,8 @@ def make_artefacts(spec: JobSpec, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def coverage_map(spec: JobSpec, rng) -> np.ndarray:
-    """Reference coverage (frames per pixel): a zero-coverage band and a low-coverage (< 0.5) edge next to it."""
+    """Reference coverage (frames per pixel): a zero-coverage band and a low-coverage (< 0.5) edge next to
+    it."""
     h, w = spec.shape
     cov = np.full((h, w), 6.0, dtype=np.float32)
     frac = 0.45 if spec.big_nan_region else rng.uniform(0.04, 0.10)

@@ -18,15 +18,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rapid_croissant import schema
-from rapid_croissant.dataset import integrity
-from rapid_croissant.writers.manifest import (
-    CATALOGS_MANIFEST,
-    CUTOUT_DIR,
-    IMAGES_MANIFEST,
-    TENSOR_KINDS,
-    sha256_file,
-)
+from rapid_croissant.dataset import integrity, schema
+from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset.layout import Layout
+from rapid_croissant.dataset.manifests import TENSOR_KINDS, sha256_file
 
 __all__ = ["Problem", "check_croissant", "validate_dataset"]
 
@@ -40,7 +35,7 @@ _ARROW_CHECKS = {
     "sc:Float": pa.types.is_floating,
     "sc:Boolean": pa.types.is_boolean,
 }
-CANDIDATES, JOBS, TRUTH = schema.CANDIDATES_PARQUET, schema.JOBS_PARQUET, schema.TRUTH_PARQUET
+CANDIDATES, JOBS, TRUTH = names.CANDIDATES_PARQUET, names.JOBS_PARQUET, names.TRUTH_PARQUET
 
 
 @dataclass(frozen=True)
@@ -119,14 +114,17 @@ def _check_keys(cands: pd.DataFrame, jobs: pd.DataFrame, truth: pd.DataFrame, pr
 def _check_split_files(root: Path, cands: pd.DataFrame, problems: _Problems) -> None:
     """Each ``candidates-<split>.parquet`` holds exactly the rows of that split."""
     for split in schema.SPLITS:
-        name = f"candidates-{split}.parquet"
+        name = names.candidates_split_name(split)
         part = _read_table(root, name, schema.CANDIDATE_SCHEMA, problems)
         if part is None or "candidate_id" not in part:
             continue
         expected = set(cands.loc[cands["split"] == split, "candidate_id"])
         got = set(part["candidate_id"])
         if got != expected:
-            message = f"{len(got - expected)} row(s) not of the {split} split in {CANDIDATES}, {len(expected - got)} missing"
+            message = (
+                f"{len(got - expected)} row(s) not of the {split} split in {CANDIDATES}, "
+                f"{len(expected - got)} missing"
+            )
             problems.add("split-file", name, message)
         if "split" in part and (part["split"] != split).any():
             problems.add("split-file", name, f"rows whose split column is not {split}")
@@ -196,11 +194,14 @@ def _check_tensor(root: Path, row: dict, problems: _Problems) -> None:
 
 def _check_manifests(root: Path, check_hashes: bool, problems: _Problems) -> None:
     """Listed files exist with their size and sha256, tensors have their shape and dtype, none is unlisted."""
-    layout = {
-        IMAGES_MANIFEST: ([folder for folder, _, _ in TENSOR_KINDS.values()] + [CUTOUT_DIR], "*.npy"),
-        CATALOGS_MANIFEST: ([schema.CATALOGS_DIR], "*"),
+    listed = {
+        names.IMAGES_MANIFEST: (
+            [folder for folder, _, _ in TENSOR_KINDS.values()] + [names.CUTOUTS_DIR],
+            "*.npy",
+        ),
+        names.CATALOGS_MANIFEST: ([names.CATALOGS_DIR], "*"),
     }
-    for manifest, (folders, pattern) in layout.items():
+    for manifest, (folders, pattern) in listed.items():
         if not (root / manifest).is_file():
             problems.add("missing-file", manifest, "not found (run `rapid-croissant croissant`)")
             continue
@@ -213,7 +214,7 @@ def _check_manifests(root: Path, check_hashes: bool, problems: _Problems) -> Non
             ok = integrity.guarded(
                 problems.add, manifest, _check_file, root, row, check_hashes, manifest, problems
             )
-            if ok and manifest == IMAGES_MANIFEST:
+            if ok and manifest == names.IMAGES_MANIFEST:
                 integrity.guarded(problems.add, str(row.get("path")), _check_tensor, root, row, problems)
         on_disk = {
             p.relative_to(root).as_posix() for f in folders for p in (root / f).glob(pattern) if p.is_file()
@@ -321,7 +322,7 @@ def validate_dataset(
     integrity.guarded(add, root.name, integrity.check_csv_matches_parquet, root, add)
     integrity.guarded(add, root.name, _check_manifests, root, check_hashes, problems)
     integrity.guarded(add, root.name, integrity.check_cutout_store, root, add)
-    path = Path(croissant_path) if croissant_path is not None else root / schema.CROISSANT_JSON
+    path = Path(croissant_path) if croissant_path is not None else Layout(root).croissant_json
     found = integrity.guarded(
         add, path.name, check_croissant, path, check_hashes=check_hashes, run_mlcroissant=run_mlcroissant
     )

@@ -1,4 +1,4 @@
-"""A build never deletes what is not its own, publishes atomically, keeps the dataset in step with the input."""
+"""A build deletes only what is its own, publishes atomically, keeps the dataset in step with the input."""
 
 from __future__ import annotations
 

@@ -160,7 +160,8 @@ def build_dataset(
     with ownership.owned_output(cfg.output_dir, cfg.input_dir) as out:
         publish.remove_stale_staging(out)
         sync.reconcile_removed(out, [j.name for j in all_jobs], prune=cfg.prune)
-        prints = {j.name: sync.job_fingerprint(j, cfg) for j in jobs}
+        (out / names.PARTS_DIR).mkdir(exist_ok=True)
+        prints = {j.name: sync.job_fingerprint(j, cfg, out) for j in jobs}
         todo = [j for j in jobs if cfg.overwrite or not _is_done(out, j, prints[j.name])]
         skipped = [JobResult(j.name, "skipped") for j in jobs if j not in todo]
         if skipped:

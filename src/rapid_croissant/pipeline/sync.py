@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 
 from rapid_croissant import formats
@@ -25,17 +26,50 @@ from rapid_croissant.io.paths import escapes, following_symlinks, usable_file
 log = logging.getLogger(__name__)
 
 
-def job_fingerprint(job_dir: Path, cfg: BuildConfig) -> str:
-    """Hash of the science options and of every readable input file's name, size and content."""
+def _stat_key(p: Path) -> str:
+    """Size, modification and status-change times, inode: ctime changes on every write and cannot be set
+    back (unlike mtime), so an unchanged key means unchanged content."""
+    st = p.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def _digest_cache(out: Path | None, jid: str) -> tuple[Path | None, dict]:
+    if out is None:
+        return None, {}
+    path = Path(out) / L.PARTS_DIR / f"{jid}.inputs.json"
+    try:
+        cache = json.loads(path.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    return path, cache if isinstance(cache, dict) else {}
+
+
+def job_fingerprint(job_dir: Path, cfg: BuildConfig, out: Path | None = None) -> str:
+    """Hash of the science options and of every readable input file's name, size and content (xxh3).
+
+    With ``out``, each file's digest is cached in ``.parts/<jid>.inputs.json`` under its stat key (size,
+    mtime, ctime, inode): a re-run hashes only files whose key changed, so resuming costs a stat per file.
+    """
     h = hashlib.sha256(json.dumps(cfg.science_dict(), sort_keys=True).encode())
-    if not cfg.follow_symlinks and escapes(job_dir, Path(job_dir).parent):
+    job_dir = Path(job_dir)
+    if not cfg.follow_symlinks and escapes(job_dir, job_dir.parent):
         return h.hexdigest() + ":outside"  # a job folder leaving the input is not read (the gate fails it)
+    cache_path, cache = _digest_cache(out, job_dir.name)
+    fresh = {}
     with following_symlinks(cfg.follow_symlinks):
-        for p in sorted(Path(job_dir).iterdir()):
+        for p in sorted(job_dir.iterdir()):
             if usable_file(p):
-                h.update(f"{p.name}:{p.stat().st_size}:{file_digest(p)}\n".encode())
+                key = _stat_key(p)
+                known = cache.get(p.name)
+                digest = known[1] if isinstance(known, list) and known[0] == key else file_digest(p)
+                fresh[p.name] = [key, digest]
+                h.update(f"{p.name}:{p.stat().st_size}:{digest}\n".encode())
             elif not p.is_dir():
                 h.update(f"{p.name}:not-read\n".encode())
+    if cache_path is not None and fresh != cache and cache_path.parent.is_dir():
+        tmp = cache_path.with_name(f".{cache_path.stem}.tmp{os.getpid()}.json")
+        tmp.write_text(json.dumps(fresh, sort_keys=True))
+        os.replace(tmp, cache_path)
     return h.hexdigest()
 
 
@@ -53,6 +87,7 @@ def job_files(out: Path, jid: str) -> list[Path]:
     files = [lay.image(jid), lay.mask(jid), lay.psf(jid)]
     files += [lay.catalog(jid, name) for name in formats.SEED_CATALOG_FILES]
     files += [lay.part_candidates(jid), lay.part_truth(jid), lay.part_job(jid)]
+    files += [lay.parts_dir / f"{jid}.inputs.json"]
     return files
 
 

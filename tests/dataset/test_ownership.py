@@ -100,3 +100,13 @@ def test_marker_of_another_tool_is_not_ours(tmp_path):
     assert not ownership.is_dataset(tmp_path)
     with pytest.raises(OwnershipError):
         ownership.check_output(tmp_path)
+
+
+def test_a_dataset_of_an_earlier_version_is_adopted(tmp_path):
+    root = tmp_path / "old"
+    (root / ".parts").mkdir(parents=True)
+    (root / "build_info.json").write_text(json.dumps({"rapid_croissant_version": "0.1.0"}))
+    (root / "candidates.parquet").write_bytes(b"x")
+    ownership.claim_output(root)
+    assert ownership.is_dataset(root)
+    assert {"build_info.json", "candidates.parquet"} <= ownership.inventory(root)

@@ -55,6 +55,16 @@ def is_dataset(root: str | Path) -> bool:
     return isinstance(data, dict) and data.get("tool") == "rapid-croissant"
 
 
+def is_legacy_dataset(root: str | Path) -> bool:
+    """A dataset built before the marker existed: our build_info.json and a ``.parts`` folder."""
+    root = Path(root)
+    try:
+        info = json.loads((root / L.BUILD_INFO).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and "rapid_croissant_version" in info and (root / L.PARTS_DIR).is_dir()
+
+
 def _foreign_entries(root: Path) -> list[str]:
     try:
         return sorted(p.name for p in root.iterdir() if p.name not in _IGNORED_ENTRIES)
@@ -73,7 +83,7 @@ def check_output(output_dir: str | Path, input_dir: str | Path | None = None) ->
             raise OwnershipError(f"output_dir {output_dir} contains the input folder {input_dir}: refused")
     if out.exists() and not out.is_dir():
         raise OwnershipError(f"output_dir {output_dir} exists and is not a folder")
-    if out.is_dir() and not is_dataset(out):
+    if out.is_dir() and not is_dataset(out) and not is_legacy_dataset(out):
         foreign = _foreign_entries(out)
         if foreign:
             shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
@@ -89,7 +99,12 @@ def claim_output(output_dir: str | Path, input_dir: str | Path | None = None) ->
     root = Path(output_dir)
     root.mkdir(parents=True, exist_ok=True)
     if not is_dataset(root):
-        _write_marker(root, {"files": []})
+        if is_legacy_dataset(root):
+            log.warning("%s: a dataset of an earlier rapid-croissant: its layout files are adopted", root)
+            _write_marker(root, {"files": []})
+            record_layout(root)
+        else:
+            _write_marker(root, {"files": []})
     return root
 
 

@@ -139,7 +139,7 @@ def _layout_files(root: Path) -> Iterator[Path]:
             if (
                 p.is_file()
                 and not p.is_symlink()
-                and p.name not in (MARKER, LOCK)
+                and p.name not in (MARKER, LOCK, LOCK + ".pid")
                 and not _TEMPORARY.match(p.name)
             ):
                 yield p

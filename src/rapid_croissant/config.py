@@ -1,7 +1,4 @@
-"""Typed, validated configuration of a dataset build, and the check of configuration keys.
-
-A misspelled key (in a TOML file or a dict of options) is an error that suggests the right name.
-"""
+"""Typed, validated configuration of a dataset build."""
 
 from __future__ import annotations
 
@@ -39,8 +36,7 @@ def read_toml(path: str | Path) -> dict:
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """Options of ``create_dataset.py`` / ``rapid-croissant build`` (defaults follow the seed where it has
-    one).
+    """Options of ``rapid-croissant build`` and ``create_dataset.py`` (defaults follow the seed).
 
     match_radius: pixels within which a detection matches a truth source (seed: 4.0).
     merge_radius: pixels within which a ZOGY and an SFFT detection are the same candidate (mutual nearest).
@@ -68,6 +64,23 @@ class BuildConfig:
     low_snr_flag: float = 5.0
     follow_symlinks: bool = False
     prune: bool = False
+
+    @classmethod
+    def from_dict(cls, values: Mapping, *, where: str = "options") -> BuildConfig:
+        """A config from a mapping of option names (``match-radius`` or ``match_radius``); a misspelled
+        name is a ConfigError that suggests the right one."""
+        options = {str(k).replace("-", "_"): v for k, v in values.items()}
+        check_keys(options, [f.name for f in fields(cls)], where)
+        return cls(**options)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, defaults: Mapping | None = None, **overrides) -> BuildConfig:
+        """A config from a TOML file (keys at the top level or in a ``[build]`` table): ``defaults``, then
+        the file's values, then ``overrides``."""
+        data = read_toml(path)
+        table = data["build"] if isinstance(data.get("build"), dict) else data
+        check_keys([str(k).replace("-", "_") for k in table], [f.name for f in fields(cls)], str(path))
+        return cls.from_dict({**(defaults or {}), **table, **overrides})
 
     def __post_init__(self):
         object.__setattr__(self, "input_dir", Path(self.input_dir))
@@ -116,20 +129,3 @@ class BuildConfig:
         d = asdict(self)
         d["input_dir"], d["output_dir"] = str(self.input_dir), str(self.output_dir)
         return d
-
-    @classmethod
-    def from_dict(cls, values: Mapping, *, where: str = "options") -> BuildConfig:
-        """A config from a mapping of option names (``match-radius`` or ``match_radius``); a misspelled
-        name is a ConfigError that suggests the right one."""
-        options = {str(k).replace("-", "_"): v for k, v in values.items()}
-        check_keys(options, [f.name for f in fields(cls)], where)
-        return cls(**options)
-
-    @classmethod
-    def from_toml(cls, path: str | Path, *, defaults: Mapping | None = None, **overrides) -> BuildConfig:
-        """A config from a TOML file (keys at the top level or in a ``[build]`` table): ``defaults``, then
-        the file's values, then ``overrides``."""
-        data = read_toml(path)
-        table = data["build"] if isinstance(data.get("build"), dict) else data
-        check_keys([str(k).replace("-", "_") for k in table], [f.name for f in fields(cls)], str(path))
-        return cls.from_dict({**(defaults or {}), **table, **overrides})

@@ -20,7 +20,7 @@ def _step(title: str) -> None:
 
 
 def _headline(comparison: dict) -> list[str]:
-    from rapid_croissant.formatting import fmt_number as f
+    from rapid_croissant.report.page import fmt_number as f
 
     lines = []
     for p in comparison.get("paired", []):

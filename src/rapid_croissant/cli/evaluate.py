@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from rapid_croissant.formatting import fmt_number
-
 
 @click.command("evaluate")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
@@ -35,6 +33,10 @@ def command(run_dir, dataset_dir, n_boot, seed, no_plots):
     click.echo(f"written: {run_dir}/evaluation.json {' '.join(result.get('plots', []))}")
 
 
+def _num(value, fmt=".3f") -> str:
+    return "n/a" if value is None or value != value else format(value, fmt)
+
+
 def format_evaluation(result: dict) -> str:
     """Text summary of :func:`rapid_croissant.ml.evaluate.evaluate_run`'s result."""
     cls = result["classification"]
@@ -46,18 +48,14 @@ def format_evaluation(result: dict) -> str:
     if result.get("note"):
         lines.append(f"note: {result['note']}")
     for name, m in cls.get("metrics", {}).items():
-        lines.append(
-            f"  {name:<20} {fmt_number(m['value'])}  [{fmt_number(m['low'])}, {fmt_number(m['high'])}]"
-        )
+        lines.append(f"  {name:<20} {_num(m['value'])}  [{_num(m['low'])}, {_num(m['high'])}]")
     for name, c in result.get("completeness", {}).items():
         lines.append(
-            f"  {name:<22} detected {c['n_detected']}/{c['n_truth']}  m50 {fmt_number(c['m50'], '.2f')}"
-            f"  m80 {fmt_number(c['m80'], '.2f')}"
+            f"  {name:<22} detected {c['n_detected']}/{c['n_truth']}  m50 {_num(c['m50'], '.2f')}"
+            f"  m80 {_num(c['m80'], '.2f')}"
         )
     for stage in ("detection", "classifier"):
         fp = result.get("false_positives", {}).get(stage)
         if fp:
-            lines.append(
-                f"  false positives per image after {stage}: {fmt_number(fp['fp_per_image'], '.2f')}"
-            )
+            lines.append(f"  false positives per image after {stage}: {_num(fp['fp_per_image'], '.2f')}")
     return "\n".join(lines)

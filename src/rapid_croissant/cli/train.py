@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from rapid_croissant.cli.options import dataset_option
-from rapid_croissant.dataset.schema import CANDIDATE_SETS
+
+_ALGORITHMS = ("zogy", "sfft", "both")
 
 
 @click.command("train")
@@ -13,7 +14,7 @@ from rapid_croissant.dataset.schema import CANDIDATE_SETS
 @click.option(
     "-a",
     "--algorithm",
-    type=click.Choice(CANDIDATE_SETS),
+    type=click.Choice(_ALGORITHMS),
     default="both",
     show_default=True,
     help="Candidates, channels and features of one algorithm, or both (the union).",

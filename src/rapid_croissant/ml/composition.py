@@ -8,21 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from rapid_croissant.dataset import schema
-from rapid_croissant.formatting import fmt_number
 from rapid_croissant.ml.data import load_tables
-from rapid_croissant.science.matching import match_one_to_one
 
-__all__ = [
-    "SHIFT_PX",
-    "balance_rows",
-    "chance_match_rate",
-    "composition",
-    "format_composition",
-    "summarise_candidates",
-]
+__all__ = ["composition", "format_composition", "summarise_candidates"]
 
 
 def _label_counts(label: pd.Series) -> dict[str, int]:
@@ -67,53 +59,6 @@ def summarise_candidates(df: pd.DataFrame) -> dict:
     return out
 
 
-#: Truth positions are shifted by this many pixels to measure chance coincidences.
-SHIFT_PX = 12.0
-
-
-def chance_match_rate(cand: pd.DataFrame, truth: pd.DataFrame, *, algorithm: str, radius: float) -> dict:
-    """Matches against truth shifted by SHIFT_PX (x and y), as a fraction of the real matches."""
-    n_shift = n_real = 0
-    has = cand[f"{algorithm}_id"].notna()
-    for jid, det in cand[has].groupby("jid"):
-        t = truth[(truth.jid == jid) & truth.bright]
-        if len(t) == 0:
-            continue
-        dxy = det[[f"{algorithm}_x", f"{algorithm}_y"]].to_numpy(float)
-        n_shift += len(match_one_to_one(dxy, t[["x", "y"]].to_numpy(float) + SHIFT_PX, radius=radius))
-        n_real += int((det[f"{algorithm}_label"] == 1).sum())
-    return {
-        "shifted_matches": n_shift,
-        "real_labels": n_real,
-        "rate": n_shift / n_real if n_real else float("nan"),
-    }
-
-
-def balance_rows(cands: pd.DataFrame) -> list[dict]:
-    """The split-balance table: one row per split, then ``all`` (what the card and the report show)."""
-    rows = []
-    for split in (*schema.SPLITS, "all"):
-        part = (
-            cands if split == "all" else cands[(cands["split"] == split).to_numpy(dtype=bool, na_value=False)]
-        )
-        s = summarise_candidates(part)
-        rows.append(
-            {
-                "split": split,
-                "candidates": s["n_candidates"],
-                "real": s["real"],
-                "bogus": s["bogus"],
-                "unknown": s["unknown"],
-                "injected reals": s["real_injected"],
-                "ZOGY-only": s["detected_by"]["zogy"],
-                "SFFT-only": s["detected_by"]["sfft"],
-                "both": s["detected_by"]["both"],
-                "jobs": s["n_jobs"],
-            }
-        )
-    return rows
-
-
 def composition(dataset_dir: str | Path) -> dict:
     """Composition of the whole dataset (``all``) and of each split; also counts failed and truth-less jobs."""
     tables = load_tables(dataset_dir)
@@ -137,6 +82,12 @@ def composition(dataset_dir: str | Path) -> dict:
         "bright": int(tables.truth["bright"].fillna(False).sum()),
     }
     return out
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return "n/a" if not np.isfinite(value) else f"{value:.3f}"
+    return str(value)
 
 
 def format_composition(comp: dict) -> str:
@@ -177,7 +128,7 @@ def format_composition(comp: dict) -> str:
         table.append((f"filter {f} n (real/bogus)", [f"{e['n']} ({e['real']}/{e['bogus']})" for e in cells]))
     width = max(len(name) for name, _ in table) + 2
     lines = ["".ljust(width) + "".join(c.rjust(16) for c in cols)]
-    lines += [name.ljust(width) + "".join(fmt_number(v).rjust(16) for v in values) for name, values in table]
+    lines += [name.ljust(width) + "".join(_fmt(v).rjust(16) for v in values) for name, values in table]
     jobs = comp["jobs"]
     lines.append("")
     lines.append(

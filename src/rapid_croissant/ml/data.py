@@ -35,7 +35,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Candidate sets a classifier can be trained on: one algorithm's detections, or the union ("both").
-ALGORITHMS = schema.CANDIDATE_SETS
+ALGORITHMS = ("zogy", "sfft", "both")
 PROTOCOLS = ("A", "B")
 #: Per-algorithm features (``<alg>_<name>`` columns); ``npix`` is a constant of the finder and is left out.
 FEATURES = tuple(f for f in (*schema.SEED_FEATURES, *schema.FIT_FEATURES) if f != "npix")

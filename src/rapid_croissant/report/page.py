@@ -19,11 +19,16 @@ import pandas as pd
 
 from rapid_croissant import __version__
 from rapid_croissant.dataset import open_dataset, schema
-from rapid_croissant.formatting import fmt_number
-from rapid_croissant.ml.composition import balance_rows
 from rapid_croissant.writers.atomic import write_text
 
 COLORS = {"zogy": "#1f77b4", "sfft": "#d62728", "both": "#2ca02c"}
+
+
+def fmt_number(value, fmt: str = ".2f") -> str:
+    """A number read back from JSON (NaN is stored as null) formatted, or 'n/a'."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    return format(value, fmt)
 
 
 def _png(fig) -> str:
@@ -49,7 +54,24 @@ def _table(rows: list[dict], columns: list[str]) -> str:
 
 
 def composition_section(cand: pd.DataFrame) -> str:
-    rows = balance_rows(cand)
+    rows = []
+    for split in (*schema.SPLITS, "all"):
+        c = cand if split == "all" else cand[cand.split == split]
+        by = c.detected_by.value_counts()
+        rows.append(
+            {
+                "split": split,
+                "candidates": len(c),
+                "real": int((c.label == 1).sum()),
+                "bogus": int((c.label == 0).sum()),
+                "unknown": int((c.label == -1).sum()),
+                "injected reals": int(((c.label == 1) & c.injected.fillna(False)).sum()),
+                "ZOGY-only": int(by.get("zogy", 0)),
+                "SFFT-only": int(by.get("sfft", 0)),
+                "both": int(by.get("both", 0)),
+                "jobs": c.jid.nunique(),
+            }
+        )
     per_filter = cand.groupby("filter").agg(
         candidates=("candidate_id", "size"), real=("label", lambda s: int((s == 1).sum()))
     )
@@ -205,7 +227,7 @@ def classifier_completeness_figure(comparison: dict) -> str:
                         marker="o",
                         ms=3,
                         color=COLORS[r["algorithm"]],
-                        label=f"{r['algorithm'].upper()} {kind} (m50 {fmt_number(c['m50'], '.2f')})",
+                        label=f"{r['algorithm'].upper()} {kind} (m50 {fmt_number(c['m50'])})",
                     )
         ax.set_xlabel("truth AB magnitude")
         ax.set_ylabel("completeness (test jobs)")

@@ -87,18 +87,23 @@ def label_detections(
     out.loc[m.det_index, "truth_snr"] = snr[t_idx]
     low = m.det_index[snr[t_idx] < low_snr]
     out.loc[low, "label_flag"] = vocabulary.LOW_SNR_MATCH
+    _flag_unmatched(out, det_xy, m.det_index, txy[~np.asarray(eligible, dtype=bool)], radius=radius)
+    return out
+
+
+def _flag_unmatched(out: pd.DataFrame, det_xy, matched: np.ndarray, faint_xy, *, radius: float) -> None:
+    """Flag bogus detections: ``duplicate_of_real`` within DUPLICATE_RADIUS of a matched detection, else
+    ``near_faint_truth`` within ``radius`` of truth that could not make them real."""
     unmatched = np.flatnonzero(out["label"].to_numpy() == vocabulary.LABEL_BOGUS)
-    if len(unmatched) and len(m.det_index):
+    if len(unmatched) and len(matched):
         # a second detection of a matched source (photutils split/duplicate peaks): bogus by the
         # one-to-one rule, but flagged so users can drop or relabel it
-        dup, _ = nearest_within(det_xy[unmatched], det_xy[m.det_index], radius=DUPLICATE_RADIUS)
+        dup, _ = nearest_within(det_xy[unmatched], det_xy[matched], radius=DUPLICATE_RADIUS)
         out.loc[unmatched[dup >= 0], "label_flag"] = vocabulary.DUPLICATE_OF_REAL
-    faint = np.flatnonzero(~np.asarray(eligible, dtype=bool))
-    if len(faint):
-        near, _ = nearest_within(det_xy, txy[faint], radius=radius)
+    if len(faint_xy):
+        near, _ = nearest_within(det_xy, faint_xy, radius=radius)
         unflagged = (out["label"].to_numpy() == vocabulary.LABEL_BOGUS) & (out["label_flag"].to_numpy() == "")
         out.loc[unflagged & (near >= 0), "label_flag"] = vocabulary.NEAR_FAINT_TRUTH
-    return out
 
 
 def _take(df: pd.DataFrame, idx: np.ndarray, col: str, *, fill=np.nan):

@@ -127,6 +127,7 @@ def card_text(dataset_dir: Path) -> str:
     cfg = info["config"]
     mags = truth.mag.dropna()
     ok = jobs[jobs.status != "failed"]
+    filters = ", ".join(md_text(f) for f in sorted(ok["filter"].dropna().unique()))  # header text: escaped
     lines = [
         "# Dataset card",
         "",
@@ -136,7 +137,7 @@ def card_text(dataset_dir: Path) -> str:
         "## What the data are",
         "",
         f"{len(cand)} transient candidates from {len(ok)} RAPID difference-imaging jobs ({len(jobs) - len(ok)} failed) "
-        f"in {ok['filter'].nunique()} filters ({', '.join(md_text(f) for f in sorted(ok['filter'].dropna().unique()))}), MJD "
+        f"in {ok['filter'].nunique()} filters ({filters}), MJD "
         f"{ok.mjd.min():.2f}-{ok.mjd.max():.2f}. Each candidate is a detection by ZOGY, by SFFT, or by both "
         "(merged by position), with both algorithms' photutils features, a 9-channel image tensor per job "
         "(`images/`), a NaN mask (`masks/`) and the native difference PSF (`psfs/`).",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -180,3 +181,29 @@ def test_a_rebuild_after_an_input_edit_rebuilds_the_stale_store(small, tmp_path)
     )  # no --cutouts
     CutoutStore(out, "train")  # rebuilt, not stale
     assert not [p for p in _problems(out) if p.kind == "stale"]
+
+
+def test_the_loader_refuses_a_tensor_leaving_the_dataset(tmp_path):
+    pytest.importorskip("torch")
+    from rapid_croissant.ml.loader import _JobArrays
+
+    secret = tmp_path / "secret.npy"
+    np.save(secret, np.zeros((2, 2, 9), dtype=np.float32))
+    root = tmp_path / "ds"
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "jid1.npy").symlink_to(secret)
+    with pytest.raises(ConfigError, match="resolves outside the dataset folder"):
+        _JobArrays(root)("jid1")
+    with pytest.raises(ConfigError, match="outside the dataset folder"):
+        _JobArrays(root)("../../secret")  # a jid from a hostile table
+
+
+def test_the_manifest_writer_refuses_a_linked_catalog(tmp_path):
+    from rapid_croissant.writers.manifest import catalog_rows
+
+    (tmp_path / "passwd").write_text("root:x:0:0")
+    root = tmp_path / "ds"
+    (root / "catalogs").mkdir(parents=True)
+    (root / "catalogs" / "jid1_diffimage_masked.txt").symlink_to(tmp_path / "passwd")
+    with pytest.raises(ConfigError, match="resolves outside the dataset folder"):
+        catalog_rows(root)

@@ -181,3 +181,14 @@ def test_a_full_disk_keeps_the_last_good_dataset_and_says_which_file(two_jobs, t
         assert snapshot(out) == before
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_a_file_of_the_user_at_one_of_our_names_is_never_overwritten(two_jobs, tmp_path):
+    out = tmp_path / "ds"
+    build(two_jobs, out, jobs=("jid1001",))
+    mine = out / names.IMAGES_DIR / "jid1002.npy"
+    mine.parent.mkdir(exist_ok=True)
+    mine.write_bytes(b"my own array")
+    with pytest.raises(OwnershipError, match="not written by rapid-croissant .images/jid1002.npy"):
+        build(two_jobs, out, full_images=True)
+    assert mine.read_bytes() == b"my own array"

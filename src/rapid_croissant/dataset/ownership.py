@@ -151,14 +151,28 @@ def inventory(root: str | Path) -> set[str]:
     return {f for f in files if isinstance(f, str)} if isinstance(files, list) else set()
 
 
-def record_inventory(root: str | Path, written: Iterable[str | Path] | None = None) -> list[str]:
-    """Record what the tool owns: the files it wrote (``written``) plus those already inventoried."""
+def _relative(root: Path, path: str | Path) -> str:
+    return Path(path).relative_to(root).as_posix() if Path(path).is_absolute() else Path(path).as_posix()
+
+
+def record_inventory(
+    root: str | Path, written: Iterable[str | Path] | None = None, *, planned: bool = False
+) -> list[str]:
+    """Record what the tool owns: the files it wrote (``written``) plus those already inventoried.
+
+    ``planned``: the files are about to be written (kept even if they do not exist yet), so that a command
+    killed part-way still owns what it wrote; the next record drops the names that were never written.
+    """
     root = Path(root)
     owned = set(inventory(root))
-    owned |= {
-        Path(p).relative_to(root).as_posix() if Path(p).is_absolute() else str(p) for p in written or ()
-    }
-    files = [rel for rel in sorted(owned) if (root / rel).is_file() and not (root / rel).is_symlink()]
+    new = {_relative(root, p) for p in written or ()}
+    owned |= new
+
+    def keep(rel: str) -> bool:
+        p = root / rel
+        return (p.is_file() and not p.is_symlink()) or (planned and rel in new and not p.exists())
+
+    files = [rel for rel in sorted(owned) if keep(rel)]
     _write_marker(root, {"files": files})
     return files
 
@@ -167,6 +181,20 @@ def record_layout(root: str | Path) -> list[str]:
     """After a command that owns the layout (build, croissant): every layout file is ours."""
     root = Path(root)
     return record_inventory(root, [p.relative_to(root).as_posix() for p in _layout_files(root)])
+
+
+def refuse_foreign(root: str | Path, paths: Iterable[str | Path]) -> None:
+    """OwnershipError when one of ``paths`` exists but is not in the inventory (a file of the user)."""
+    root = Path(root)
+    known = inventory(root)
+    foreign = [_relative(root, p) for p in paths if (root / _relative(root, p)).exists()]
+    foreign = [rel for rel in foreign if rel not in known]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise OwnershipError(
+            f"{root}: {len(foreign)} file(s) the build would write already exist and were not written by "
+            f"rapid-croissant ({shown}): refused; move them away"
+        )
 
 
 def owned(root: str | Path, path: str | Path) -> bool:

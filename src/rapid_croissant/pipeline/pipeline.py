@@ -160,6 +160,9 @@ def build_dataset(
     with ownership.owned_output(cfg.output_dir, cfg.input_dir) as out:
         publish.remove_stale_staging(out)
         sync.reconcile_removed(out, [j.name for j in all_jobs], prune=cfg.prune)
+        planned = [f for j in jobs for f in sync.job_files(out, j.name)] + table_paths(out)
+        ownership.refuse_foreign(out, planned)  # never overwrite a file of the user
+        ownership.record_inventory(out, planned, planned=True)  # owned before written: a kill keeps them ours
         (out / names.PARTS_DIR).mkdir(exist_ok=True)
         prints = {j.name: sync.job_fingerprint(j, cfg, out) for j in jobs}
         todo = [j for j in jobs if cfg.overwrite or not _is_done(out, j, prints[j.name])]
@@ -175,7 +178,6 @@ def build_dataset(
         finally:
             if own and executor is not None:
                 executor.shutdown(cancel_futures=True)
-            ownership.record_layout(out)
         _abort_on_environment_failure(results)
         lay = Layout(out)
         for r in (r for r in results if r.status == "failed"):  # no stale tensors of a job now failing
@@ -186,7 +188,8 @@ def build_dataset(
             from rapid_croissant.pipeline.cutout_store import write_cutout_store
 
             write_cutout_store(out, dtype=sync.cutout_dtype(out, cfg))
-        ownership.record_layout(out)
+        store = [p for p in Layout(out).cutouts_dir.glob("*") if p.is_file()]
+        ownership.record_inventory(out, planned + store)
     return summary
 
 
@@ -223,6 +226,13 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     }
     publish.publish(out, writers)
     return len(cand)
+
+
+def table_paths(out: Path) -> list[Path]:
+    """The files ``write_tables`` publishes."""
+    lay = Layout(out)
+    tables = [lay.candidates_csv, lay.candidates_parquet, *(lay.candidates_split(s) for s in SPLITS)]
+    return [*tables, lay.truth_csv, lay.truth_parquet, lay.jobs_csv, lay.jobs_parquet, lay.build_info]
 
 
 def _split_writer(cand, split: str):

@@ -22,17 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    from rapid_croissant.cli.errors import report_and_exit, verbosity_from_env
     from rapid_croissant.cli.main import setup_logging
-    from rapid_croissant.errors import RapidCroissantError
     from rapid_croissant.writers.croissant import write_croissant
 
     setup_logging(0)
     output = args.output or str(Path(args.dataset_dir) / "croissant.json")
     try:
         path = write_croissant(args.dataset_dir, output)
-    except RapidCroissantError as err:
-        print(f"error: {err}")
-        return 1
+    except (Exception, KeyboardInterrupt) as err:  # noqa: BLE001 - one clean line, traceback with DEBUG
+        report_and_exit(err, verbose=verbosity_from_env())
     print(f"Croissant metadata written to {path}")
     return 0
 

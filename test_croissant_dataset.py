@@ -37,11 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", default="runs", help="folder for the run folder (default: runs)")
     args = parser.parse_args(argv)
 
+    from rapid_croissant.cli.errors import report_and_exit, verbosity_from_env
     from rapid_croissant.cli.evaluate import format_evaluation
     from rapid_croissant.cli.main import setup_logging
     from rapid_croissant.cli.train import format_training
     from rapid_croissant.config import TrainConfig
-    from rapid_croissant.errors import RapidCroissantError
     from rapid_croissant.ml.composition import composition, format_composition
     from rapid_croissant.ml.evaluate import evaluate_run
     from rapid_croissant.ml.run import RunFolder
@@ -59,9 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_training(run, RunFolder(run).metrics()))
         print("\nTest-split evaluation (95 % intervals over test jobs)")
         print(format_evaluation(evaluate_run(run, args.dataset_dir, n_boot=args.n_boot)))
-    except RapidCroissantError as err:
-        print(f"error: {err}")
-        return 1
+    except (Exception, KeyboardInterrupt) as err:  # noqa: BLE001 - one clean line, traceback with DEBUG
+        report_and_exit(err, verbose=verbosity_from_env())
     print(f"\nRun folder (model, predictions, metrics, plots): {run}")
     return 0
 

@@ -91,6 +91,8 @@ class BuildConfig:
     profile: str = "full"
     storage_options: dict = field(default_factory=dict)
     anon: bool = False
+    follow_symlinks: bool = False
+    prune: bool = False
 
     @classmethod
     def from_dict(cls, values: Mapping, *, where: str = "options") -> BuildConfig:
@@ -164,6 +166,7 @@ class BuildConfig:
                 "truth_origin",
                 "full_images",
                 "low_snr_flag",
+                "follow_symlinks",
             )
         }
 

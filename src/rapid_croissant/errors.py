@@ -38,3 +38,12 @@ class NoDetectionsWarning(RapidInputWarning):
 
 class NoTruthWarning(RapidInputWarning):
     """A job has no truth files: its labels are unknown (-1), never silently bogus."""
+
+
+class InconsistentInputWarning(RapidInputWarning):
+    """Input usable only in part (finder and PSF-fit ids disagree, a resized map, a skipped file): the job is
+    built, its status is ``partial`` and the note names the file."""
+
+
+class Interrupted(RapidCroissantError):
+    """A command was interrupted (SIGINT, SIGTERM, a dead worker pool): what finished is kept, resumable."""

@@ -3,8 +3,6 @@ cases."""
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +10,7 @@ from astropy.io import ascii
 
 from io_fixtures import photutils_tables, sextractor_frame, write_photutils_pair
 from rapid_croissant import formats
-from rapid_croissant.errors import JobError, NoDetectionsWarning
+from rapid_croissant.errors import InconsistentInputWarning, JobError, NoDetectionsWarning
 from rapid_croissant.io import (
     peek_catalog,
     read_photutils_catalog,
@@ -49,17 +47,18 @@ def test_join_by_id_when_psfcat_rows_are_shuffled(job, photutils3):
     assert "npixfit" in df.columns and not set(formats.PHOTUTILS_RENAME) & set(df.columns)
 
 
-def test_nan_values_and_unmatched_ids_are_logged_and_dropped(job, caplog):
+def test_nan_values_and_unmatched_ids_are_warned_and_dropped(job):
     finder, psf = photutils_tables(n=5)
     psf["flux_err"][1] = np.nan
     ascii.write(finder[:4], job / FINDER, format="basic")  # id 5 has no finder row
     ascii.write(psf[1:], job / PSFCAT, format="basic")  # id 1 has no psf fit
-    with caplog.at_level(logging.WARNING, logger="rapid_croissant.io.catalogs"):
+    with pytest.warns(InconsistentInputWarning) as caught:
         df = read_photutils_catalog(job / FINDER, job / PSFCAT)
     assert list(df["id"]) == [2, 3, 4]
     assert np.isnan(df.loc[0, "flux_err"])
-    assert "jid5/diffimage_masked_psfcat.txt: dropped 1 finder id(s)" in caplog.text
-    assert "and 1 PSF fit(s)" in caplog.text
+    text = str(caught[0].message)
+    assert "jid5/diffimage_masked_psfcat.txt: 1 finder id(s) without a PSF fit" in text
+    assert "and 1 PSF fit(s) without a finder row dropped" in text
 
 
 @pytest.mark.parametrize("broken", ["absent", "header_only", "zero_bytes"])

@@ -7,6 +7,7 @@ import pytest
 from rapid_croissant import formats
 from rapid_croissant.errors import ConfigError
 from rapid_croissant.io import detect_era, discover_jobs
+from rapid_croissant.io.discovery import era_evidence
 
 
 def test_discover_jobs_keeps_only_jid_folders_sorted_numerically(tmp_path):
@@ -40,10 +41,23 @@ def test_detect_era_from_zogy_prefixed_products(tmp_path):
         d.mkdir()
     for name in formats.FILES_2025.channels.values():
         (old / name).touch()
+    for name in formats.FILES_2026.channels.values():
         (new / name).touch()
-    (new / formats.FILES_2026.channels["zogy_diff"]).touch()
     (cat_only / formats.FILES_2026.zogy_psfcat).touch()  # ZOGY image missing, its 2026 catalog present
     assert detect_era(old) == formats.ERA_2025
     assert detect_era(new) == formats.ERA_2026
     assert detect_era(cat_only) == formats.ERA_2026
     assert detect_era(tmp_path / "empty_or_missing") == formats.ERA_2025
+
+
+@pytest.mark.parametrize("era", formats.ERAS)
+def test_one_stray_file_of_the_other_era_does_not_flip_it(tmp_path, era):
+    files = formats.FILES_BY_ERA[era]
+    other = formats.FILES_BY_ERA[formats.ERA_2026 if era == formats.ERA_2025 else formats.ERA_2025]
+    for name in [*files.channels.values(), *files.catalogs.values()]:
+        (tmp_path / name).touch()
+    (tmp_path / other.zogy_psfcat).touch()  # a stray copy of the other era's catalog
+    (tmp_path / other.channels["zogy_diff"]).touch()
+    assert detect_era(tmp_path) == era
+    evidence = era_evidence(tmp_path)
+    assert sorted(evidence[other.era]) == sorted([other.zogy_psfcat, other.channels["zogy_diff"]])

@@ -104,8 +104,8 @@ def test_check_job_lists_every_problem_at_once(tmp_path):
     assert "channel zogy_scorr left empty and masked" in text
     sci = files.channels["sci"]
     assert (
-        f"jid77/{files.channels['sfft_uncert']}: shape (33, 32) differs from {sci}'s (33, 33): resized"
-        in text
+        f"jid77/{files.channels['sfft_uncert']}: shape (33, 32) differs from "
+        f"{sci}'s (33, 33): resized to it (seed behaviour)" in text
     )
     assert f"jid77/{files.sfft_finder}: missing required column(s): daofind_mag" in text
     assert f"jid77/{files.zogy_sextractor}: catalog without rows" in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 from click.core import ParameterSource
 
@@ -24,6 +26,10 @@ def report(summary) -> int:
     return 1 if summary.failed else 0
 
 
+def _sigterm_as_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def run_build(config_path=None, defaults=None, **options) -> int:
     """Build with ``options`` over the TOML file ``config_path`` over ``defaults``; return the exit code."""
     from rapid_croissant.pipeline.pipeline import build_dataset
@@ -32,7 +38,11 @@ def run_build(config_path=None, defaults=None, **options) -> int:
         cfg = BuildConfig.from_dict({**(defaults or {}), **options})
     else:
         cfg = BuildConfig.from_toml(config_path, defaults=defaults, **options)
-    return report(build_dataset(cfg))
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)  # SIGTERM ends like Ctrl-C: resumable
+    try:
+        return report(build_dataset(cfg))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def build_options(f):
@@ -117,6 +127,16 @@ def build_options(f):
             help="Do not write the full-frame 9-channel tensors (and masks).",
         ),
         click.option("--overwrite", is_flag=True, help="Rebuild every job, even those already built."),
+        click.option(
+            "--prune",
+            is_flag=True,
+            help="Remove from the dataset the jobs whose folders are no longer in the input.",
+        ),
+        click.option(
+            "--follow-symlinks",
+            is_flag=True,
+            help="Also read files that are symlinks leaving their job folder (not followed by default).",
+        ),
         click.option(
             "--cutouts", is_flag=True, help="Also write the per-split 64x64x9 cutout store (cutouts/)."
         ),

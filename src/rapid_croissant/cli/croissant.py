@@ -46,17 +46,21 @@ from rapid_croissant.dataset import layout as names
 )
 def command(dataset_dir, output, config_path, url, license_, creator, version, keep_manifests):
     """Write the manifests and the Croissant 1.1 + RAI metadata of a built dataset."""
+    from rapid_croissant.dataset.ownership import dataset_lock, is_dataset, record_layout
     from rapid_croissant.writers.croissant import write_croissant
 
-    path = write_croissant(
-        dataset_dir,
-        output,
-        config_path=config_path,
-        refresh_manifests=not keep_manifests,
-        url=url,
-        license=license_,
-        creator_name=creator,
-        version=version,
-    )
+    with dataset_lock(dataset_dir):  # one writer at a time (a build, another croissant)
+        path = write_croissant(
+            dataset_dir,
+            output,
+            config_path=config_path,
+            refresh_manifests=not keep_manifests,
+            url=url,
+            license=license_,
+            creator_name=creator,
+            version=version,
+        )
+        if is_dataset(dataset_dir):
+            record_layout(dataset_dir)
     click.echo(f"wrote {path}")
     click.echo(f"check it with: rapid-croissant validate {dataset_dir}")

@@ -8,7 +8,7 @@ import sys
 import click
 
 from rapid_croissant import __version__
-from rapid_croissant.errors import RapidCroissantError
+from rapid_croissant.cli.errors import report_and_exit
 
 
 def setup_logging(verbose: int) -> None:
@@ -20,14 +20,15 @@ def setup_logging(verbose: int) -> None:
 
 
 class CleanErrors(click.Group):
-    """Turn library errors into one clean line and exit code 1 instead of a traceback."""
+    """Turn every error into one clean line naming the file and exit code 1; the traceback only with -vv."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except RapidCroissantError as err:
-            click.echo(f"error: {err}", err=True)
-            sys.exit(1)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one place errors become a line
+            report_and_exit(exc, verbose=ctx.params.get("verbose") or 0)
 
 
 @click.group(cls=CleanErrors, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from rapid_croissant.dataset import layout as names
@@ -27,9 +29,17 @@ from rapid_croissant.dataset import layout as names
 )
 def command(dataset, comparison, output, card):
     """Write report.html (composition, cutout gallery, ROC, completeness, false positives, comparison)."""
+    from rapid_croissant.dataset.ownership import dataset_lock, is_dataset, record_inventory
     from rapid_croissant.report.card import write_dataset_card
     from rapid_croissant.report.page import write_report
 
-    if card:
-        click.echo(f"wrote {write_dataset_card(dataset)}")
-    click.echo(f"wrote {write_report(dataset, comparison=comparison, output=output)}")
+    with dataset_lock(dataset):  # one writer of the dataset at a time
+        written = []
+        if card:
+            written.append(write_dataset_card(dataset))
+            click.echo(f"wrote {written[-1]}")
+        written.append(write_report(dataset, comparison=comparison, output=output))
+        click.echo(f"wrote {written[-1]}")
+        if is_dataset(dataset):
+            inside = [p for p in map(Path, written) if Path(dataset).resolve() in p.resolve().parents]
+            record_inventory(dataset, [p.resolve().relative_to(Path(dataset).resolve()) for p in inside])

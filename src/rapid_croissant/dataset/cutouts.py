@@ -25,6 +25,18 @@ VALID_SETS = ("zogy", "sfft", "both")
 GET_CHUNK = 256
 
 
+def _refuse_stale(layout: Layout, meta: dict, prefix: str = "") -> None:
+    """A store cut for other candidate tables than the published ones would feed wrong cutouts: refused."""
+    from rapid_croissant.dataset.provenance import derived_digest
+    from rapid_croissant.errors import ConfigError
+
+    if meta.get("made_from") != derived_digest(layout.root):
+        raise ConfigError(
+            f"{layout.cutout_meta_of(prefix)}: the cutout store was made from other candidate tables than "
+            "the published ones (stale): rebuild it with `rapid-croissant build --cutouts`"
+        )
+
+
 class CutoutStore:
     """Read one split of the store: float32 cutouts (N, C+1, size, size) with the validity channel last."""
 
@@ -32,6 +44,7 @@ class CutoutStore:
         # prefix "sfft-" (layout.CUTOUT_PREFIXES): centred on meta["position_columns"], not (x, y)
         layout = dataset_dir if isinstance(dataset_dir, Layout) else Layout(dataset_dir)
         self.meta = json.loads(layout.cutout_meta_of(prefix).read_text())
+        _refuse_stale(layout, self.meta, prefix)
         self.cutouts = np.load(layout.cutouts(split, prefix), mmap_mode="r")
         self.valid = np.load(layout.cutout_valid(split, prefix), mmap_mode="r")
         self.index = pd.read_parquet(layout.cutout_index(split, prefix))

@@ -18,8 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rapid_croissant.dataset import integrity, schema
 from rapid_croissant.dataset import layout as names
-from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.dataset.manifests import TENSOR_KINDS, sha256_file
 
@@ -81,8 +81,11 @@ def _read_table(root: Path, name: str, columns: dict, problems: _Problems) -> pd
     if not path.is_file():
         problems.add("missing-file", name, "not found")
         return None
-    _check_columns(path, columns, problems)
-    return pd.read_parquet(path)
+    before = len(problems)
+    integrity.guarded(problems.add, name, _check_columns, path, columns, problems)
+    if any(p.kind == "unreadable" and p.file == name for p in problems[before:]):
+        return None
+    return integrity.guarded(problems.add, name, pd.read_parquet, path)
 
 
 def _check_keys(cands: pd.DataFrame, jobs: pd.DataFrame, truth: pd.DataFrame, problems: _Problems) -> None:
@@ -154,13 +157,17 @@ def _check_tables(root: Path, problems: _Problems) -> None:
     if any(table is None or not columns <= set(table.columns) for table, columns in needed):
         problems.add("skipped", root.name, "key and split checks skipped: tables or key columns missing")
         return
-    _check_keys(cands, jobs, truth, problems)
-    _check_splits(root, cands, jobs, problems)
+    integrity.guarded(problems.add, CANDIDATES, _check_keys, cands, jobs, truth, problems)
+    integrity.guarded(problems.add, CANDIDATES, _check_splits, root, cands, jobs, problems)
+    integrity.guarded(problems.add, CANDIDATES, integrity.check_split_contents, root, cands, problems.add)
 
 
 def _check_file(root: Path, row: dict, check_hashes: bool, manifest: str, problems: _Problems) -> bool:
-    """The listed file exists with the listed size and sha256 (True if so)."""
-    path, before = root / row["path"], len(problems)
+    """The listed file exists with the listed size and sha256 (True if so); never outside the dataset."""
+    before = len(problems)
+    path = integrity.safe_path(root, row.get("path"), problems.add, manifest)
+    if path is None:
+        return False
     if not path.is_file():
         problems.add("missing-file", row["path"], f"listed in {manifest} but not found")
     elif (size := path.stat().st_size) != row["size_bytes"]:
@@ -198,14 +205,21 @@ def _check_manifests(root: Path, check_hashes: bool, problems: _Problems) -> Non
         if not (root / manifest).is_file():
             problems.add("missing-file", manifest, "not found (run `rapid-croissant croissant`)")
             continue
-        rows = pq.read_table(root / manifest).to_pylist()
+        rows = integrity.guarded(
+            problems.add, manifest, lambda m=manifest: pq.read_table(root / m).to_pylist()
+        )
+        if rows is None:
+            continue
         for row in rows:
-            if _check_file(root, row, check_hashes, manifest, problems) and manifest == names.IMAGES_MANIFEST:
-                _check_tensor(root, row, problems)
+            ok = integrity.guarded(
+                problems.add, manifest, _check_file, root, row, check_hashes, manifest, problems
+            )
+            if ok and manifest == names.IMAGES_MANIFEST:
+                integrity.guarded(problems.add, str(row.get("path")), _check_tensor, root, row, problems)
         on_disk = {
             p.relative_to(root).as_posix() for f in folders for p in (root / f).glob(pattern) if p.is_file()
         }
-        if unlisted := on_disk - {row["path"] for row in rows}:
+        if unlisted := on_disk - {row.get("path") for row in rows}:
             problems.add("manifest", manifest, f"files not listed: {_examples(unlisted)}")
 
 
@@ -229,11 +243,17 @@ def _mlcroissant_issues(path: Path, problems: _Problems) -> None:
 
 def _check_distribution(path: Path, jsonld: dict, check_hashes: bool, problems: _Problems) -> None:
     """Local FileObjects exist and still have the sha256 written in croissant.json."""
-    for node in jsonld.get("distribution", []):
-        url = node.get("contentUrl", "")
-        if node.get("@type") != "cr:FileObject" or "://" in url:
+    nodes = jsonld.get("distribution", [])
+    for node in nodes if isinstance(nodes, list) else []:
+        if not isinstance(node, dict):
+            problems.add("croissant-error", path.name, "a distribution entry is not an object")
             continue
-        file = path.parent / url
+        url = node.get("contentUrl", "")
+        if node.get("@type") != "cr:FileObject" or (isinstance(url, str) and "://" in url):
+            continue
+        file = integrity.safe_path(path.parent, url, problems.add, path.name)
+        if file is None:
+            continue
         if not file.is_file():
             problems.add("missing-file", url, f"FileObject {node.get('@id')} of {path.name} not found")
         elif check_hashes and node.get("sha256") and sha256_file(file) != node["sha256"]:
@@ -244,7 +264,10 @@ def _check_records(path: Path, jsonld: dict, problems: _Problems) -> None:
     """The first record of every record set, each from a fresh ``mlc.Dataset`` (join-order bug)."""
     import mlcroissant as mlc
 
-    for record_set in jsonld.get("recordSet", []):
+    record_sets = jsonld.get("recordSet", [])
+    for record_set in record_sets if isinstance(record_sets, list) else []:
+        if not isinstance(record_set, dict):
+            continue
         rs = record_set.get("@id") or record_set.get("name")
         try:
             next(iter(mlc.Dataset(jsonld=path).records(rs)))
@@ -266,7 +289,11 @@ def check_croissant(
         return [Problem("missing-file", path.name, "not found (run `rapid-croissant croissant`)")]
     except (OSError, ValueError) as err:
         return [Problem("croissant-error", path.name, f"cannot be read as JSON: {err}")]
-    _check_distribution(path, jsonld, check_hashes, problems)
+    if not isinstance(jsonld, dict):
+        return [Problem("croissant-error", path.name, "not a JSON-LD object")]
+    integrity.guarded(problems.add, path.name, _check_distribution, path, jsonld, check_hashes, problems)
+    if any(p.kind == "unsafe-path" for p in problems):
+        return list(problems)  # mlcroissant would read the file outside the dataset: not run
     if run_mlcroissant:
         _mlcroissant_issues(path, problems)
         if not any(p.kind == "croissant-error" for p in problems):
@@ -290,9 +317,15 @@ def validate_dataset(
     if not root.is_dir():
         return [Problem("missing-file", str(root), "dataset folder not found")]
     problems = _Problems()
-    _check_tables(root, problems)
-    _check_manifests(root, check_hashes, problems)
+    add = problems.add
+    integrity.guarded(add, root.name, _check_tables, root, problems)
+    integrity.guarded(add, root.name, integrity.check_csv_matches_parquet, root, add)
+    integrity.guarded(add, root.name, _check_manifests, root, check_hashes, problems)
+    integrity.guarded(add, root.name, integrity.check_cutout_store, root, add)
     path = Path(croissant_path) if croissant_path is not None else Layout(root).croissant_json
-    problems.extend(check_croissant(path, check_hashes=check_hashes, run_mlcroissant=run_mlcroissant))
+    found = integrity.guarded(
+        add, path.name, check_croissant, path, check_hashes=check_hashes, run_mlcroissant=run_mlcroissant
+    )
+    problems.extend(found or [])
     log.info("%s: %d problem(s)", root, len(problems))
     return list(problems)

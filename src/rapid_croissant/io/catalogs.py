@@ -18,7 +18,14 @@ from astropy.io import ascii
 from astropy.io.ascii import InconsistentTableError
 
 from rapid_croissant import formats
-from rapid_croissant.errors import JobError, NoDetectionsWarning
+from rapid_croissant.errors import InconsistentInputWarning, JobError, NoDetectionsWarning
+from rapid_croissant.io.checks import (
+    check_field_counts,
+    check_sextractor_rows,
+    id_problems,
+    photutils_header_fields,
+)
+from rapid_croissant.io.paths import usable_file
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +85,9 @@ def _typed(df: pd.DataFrame, path: Path, owner: Path) -> pd.DataFrame:
 
 def _load_photutils(path: Path, required, keep, owner: Path) -> pd.DataFrame | None:
     """One photutils table with internal names; None when absent, an empty frame when it has no rows."""
-    if not path.is_file():
+    if not usable_file(path):
         return None
+    check_field_counts(path, photutils_header_fields(path, owner=owner), owner=owner)
     try:
         raw = pd.read_csv(path, sep=r"\s+")  # astropy "basic": one unprefixed header line, 'nan' for NaN
     except pd.errors.EmptyDataError:
@@ -96,18 +104,13 @@ def _load_photutils(path: Path, required, keep, owner: Path) -> pd.DataFrame | N
 
 def _join_on_id(finder: pd.DataFrame, psfcat: pd.DataFrame, owner: Path, psfcat_path: Path) -> pd.DataFrame:
     """Inner join on ``id`` (finder and psfcat share ids within one algorithm, §3.3); psfcat wins clashes."""
+    problem, fatal = id_problems(finder["id"], psfcat["id"])
+    if fatal:
+        raise JobError(owner, psfcat_path, problem)
+    if problem:
+        warnings.warn(InconsistentInputWarning(f"{owner.name}/{psfcat_path.name}: {problem}"), stacklevel=3)
     finder_cols = [c for c in finder.columns if c == "id" or c not in psfcat.columns]
     merged = psfcat.merge(finder[finder_cols], on="id", how="inner", validate="one_to_one")
-    only_finder = int((~finder["id"].isin(psfcat["id"])).sum())
-    only_psfcat = int((~psfcat["id"].isin(finder["id"])).sum())
-    if only_finder or only_psfcat:
-        logger.warning(
-            "%s/%s: dropped %d finder id(s) without a PSF fit and %d PSF fit(s) without a finder row",
-            owner.name,
-            psfcat_path.name,
-            only_finder,
-            only_psfcat,
-        )
     order = [c for c in _PHOTUTILS_ORDER if c in merged.columns]
     return merged[order].sort_values("id", ignore_index=True)
 
@@ -115,8 +118,7 @@ def _join_on_id(finder: pd.DataFrame, psfcat: pd.DataFrame, owner: Path, psfcat_
 def read_photutils_catalog(
     finder_path: str | Path, psfcat_path: str | Path, *, job: str | Path | None = None
 ) -> pd.DataFrame:
-    """Finder and PSF-fit catalogs of one algorithm joined on ``id``: one row per detection, internal
-    names."""
+    """Finder and PSF-fit catalogs of one algorithm joined on ``id``: a row per detection, internal names."""
     finder_path, psfcat_path = Path(finder_path), Path(psfcat_path)
     owner = _owner(finder_path, job)
     finder = _load_photutils(finder_path, formats.FINDER_REQUIRED, formats.FINDER_REQUIRED, owner)
@@ -148,9 +150,10 @@ def read_sextractor_catalog(path: str | Path, *, job: str | Path | None = None) 
     """A SExtractor ASCII_HEAD catalog; ``*_IMAGE`` positions stay 1-based (formats.SEXTRACTOR_ORIGIN)."""
     path = Path(path)
     owner = _owner(path, job)
-    if not path.is_file() or path.stat().st_size == 0:
-        _warn_no_detections(owner, path, "catalog is absent" if not path.is_file() else "catalog is empty")
+    if not usable_file(path) or path.stat().st_size == 0:
+        _warn_no_detections(owner, path, "catalog is absent" if not usable_file(path) else "catalog is empty")
         return _empty_frame(formats.SEXTRACTOR_REQUIRED)
+    check_sextractor_rows(path, _VECTOR_LENGTHS, owner=owner)
     try:
         table = ascii.read(path, format="sextractor", guess=False)
     except (InconsistentTableError, ValueError, OSError, UnicodeDecodeError) as exc:
@@ -225,8 +228,7 @@ def write_sextractor_catalog(df: pd.DataFrame, path: str | Path) -> None:
 
 
 def _head(path: Path) -> tuple[list[str], bool]:
-    """Header lines (leading '#' lines, or the first line) and whether a data row follows, without reading
-    all."""
+    """Header lines (leading '#' lines, or the first line) and whether a data row follows (reads little)."""
     header, has_rows = [], False
     with path.open() as fh:
         for line in fh:
@@ -246,9 +248,13 @@ def peek_catalog(path: str | Path, *, kind: str, job: str | Path | None = None) 
     ``kind`` is 'finder', 'psfcat' or 'sextractor'. Raises JobError when required columns are missing.
     """
     path = Path(path)
-    if not path.is_file():
+    if not usable_file(path):
         return None
     owner = _owner(path, job)
+    if kind == "sextractor":
+        check_sextractor_rows(path, _VECTOR_LENGTHS, owner=owner)
+    else:
+        check_field_counts(path, photutils_header_fields(path, owner=owner), owner=owner)
     try:
         header, has_rows = _head(path)
     except (OSError, UnicodeDecodeError) as exc:

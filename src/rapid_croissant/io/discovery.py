@@ -33,16 +33,34 @@ def discover_jobs(input_dir: str | Path) -> list[Path]:
     return sorted(jobs, key=_jid_number)
 
 
-def _era_2026_markers() -> tuple[str, ...]:
-    """File names that exist only in the 2026 era: the zogy_-prefixed ZOGY products (§1)."""
-    old = set(formats.FILES_2025.channels.values()) | set(formats.FILES_2025.catalogs.values())
-    new = [formats.FILES_2026.channels["zogy_diff"], *formats.FILES_2026.catalogs.values()]
-    return tuple(name for name in new if name not in old)
+def _era_markers(era: str) -> tuple[str, ...]:
+    """File names only the given era has: the ZOGY difference products and catalogs (§1)."""
+    other = formats.ERA_2025 if era == formats.ERA_2026 else formats.ERA_2026
+    theirs = set(formats.FILES_BY_ERA[other].channels.values()) | set(
+        formats.FILES_BY_ERA[other].catalogs.values()
+    )
+    mine = formats.FILES_BY_ERA[era]
+    names = [*mine.channels.values(), *mine.catalogs.values()]
+    return tuple(name for name in names if name not in theirs)
+
+
+def era_evidence(job_dir: str | Path) -> dict[str, list[str]]:
+    """For each era, the era-specific product names present in ``job_dir`` (regular files inside it)."""
+    from rapid_croissant.io.paths import usable_file
+
+    job = Path(job_dir)
+    return {era: [n for n in _era_markers(era) if usable_file(job / n)] for era in formats.ERAS}
 
 
 def detect_era(job_dir: str | Path) -> str:
-    """``formats.ERA_2026`` when the job holds zogy_-prefixed ZOGY products, else ``formats.ERA_2025``."""
-    job = Path(job_dir)
-    if any((job / name).is_file() for name in _era_2026_markers()):
-        return formats.ERA_2026
-    return formats.ERA_2025
+    """The era with the most era-specific products in the job (ties: the one whose ZOGY difference exists).
+
+    One stray file of the other era (a copied ``zogy_diffimage_masked.txt`` in a 2025 job) cannot flip
+    the decision; an undecidable job is 2025 and :func:`era_evidence` lets ``check_job`` report it.
+    """
+    evidence = era_evidence(job_dir)
+    n25, n26 = len(evidence[formats.ERA_2025]), len(evidence[formats.ERA_2026])
+    if n25 != n26:
+        return formats.ERA_2025 if n25 > n26 else formats.ERA_2026
+    diff26 = formats.FILES_2026.channels["zogy_diff"]
+    return formats.ERA_2026 if diff26 in evidence[formats.ERA_2026] else formats.ERA_2025

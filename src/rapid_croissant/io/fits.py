@@ -18,7 +18,9 @@ from astropy.wcs import WCS, FITSFixedWarning
 
 from rapid_croissant import formats
 from rapid_croissant.errors import JobError
+from rapid_croissant.io.checks import bitpix_problem
 from rapid_croissant.io.discovery import detect_era
+from rapid_croissant.io.paths import usable_file
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +49,8 @@ def _owner(path: Path, job: str | Path | None) -> str | Path:
 
 def _read_primary_header(path: Path, *, job: str | Path) -> tuple[fits.Header, int]:
     """Primary header and the byte offset where its data start."""
-    if not path.is_file():
-        raise JobError(job, path, "file is missing")
+    if not usable_file(path):
+        raise JobError(job, path, "file is missing (or not a regular file inside the job folder)")
     try:
         with warnings.catch_warnings(record=True), path.open("rb") as fh:
             header = fits.Header.fromfile(fh)  # reads whole 2880-byte blocks, up to END
@@ -75,13 +77,18 @@ def read_plane_shape(path: str | Path, *, job: str | Path | None = None) -> tupl
 
 
 def check_plane_file(path: str | Path, *, job: str | Path | None = None) -> tuple[int, int]:
-    """Shape of a plane after checking, without loading it, that the file holds all the data its header
-    announces."""
+    """Shape of a plane, after checking (not loading it) that the file holds the data its header announces."""
     path = Path(path)
     owner = _owner(path, job)
     header, offset = _read_primary_header(path, job=owner)
     shape = _shape_from_header(header, path, job=owner)
-    needed = offset + abs(int(header["BITPIX"])) // 8 * shape[0] * shape[1]
+    try:
+        bitpix = int(header["BITPIX"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise JobError(owner, path, "no usable BITPIX in the header") from exc
+    if problem := bitpix_problem(bitpix):
+        raise JobError(owner, path, problem)
+    needed = offset + abs(bitpix) // 8 * shape[0] * shape[1]
     on_disk = path.stat().st_size
     if on_disk < needed:
         raise JobError(owner, path, f"truncated: {on_disk} bytes on disk, its header needs {needed}")
@@ -121,10 +128,9 @@ def read_plane(path: str | Path, *, job: str | Path | None = None) -> np.ndarray
 
 
 def _header_candidates(job_dir: Path, files: formats.JobFiles) -> list[Path]:
-    """Files whose headers may hold the facts, best first (§6): the reformatted science image, then
-    products."""
+    """Files whose headers may hold the facts, best first (§6): the reformatted science image, products."""
     science = sorted(
-        (p for p in job_dir.iterdir() if p.is_file() and formats.SCIENCE_HEADER_PATTERN.match(p.name)),
+        (p for p in job_dir.iterdir() if usable_file(p) and formats.SCIENCE_HEADER_PATTERN.match(p.name)),
         key=lambda p: ("inject" not in p.name, p.name),  # the injected image is the one RAPID differenced
     )
     names = [
@@ -135,7 +141,7 @@ def _header_candidates(job_dir: Path, files: formats.JobFiles) -> list[Path]:
         files.channels["sfft_diff"],
     ]
     others = [job_dir / name for name in dict.fromkeys(names)]
-    return [p for p in science + others if p.is_file()]
+    return [p for p in science + others if usable_file(p)]
 
 
 def _take_keywords(header: fits.Header, values: dict, path: Path) -> bool:
@@ -176,8 +182,7 @@ def _facts_from_names(job_dir: Path) -> tuple[dict, str]:
 
 
 def read_header_facts(job_dir: str | Path, *, files: formats.JobFiles | None = None) -> HeaderFacts:
-    """FILTER, ZPTMAG, EXPTIME, MJD-OBS, DATE-OBS, SCA_NUM and the WCS of a job, each from the best header
-    having it."""
+    """FILTER, ZPTMAG, EXPTIME, MJD-OBS, DATE-OBS, SCA_NUM and WCS of a job, each from the best header."""
     job_dir = Path(job_dir)
     if not job_dir.is_dir():
         raise JobError(job_dir, None, "job folder does not exist")

@@ -8,14 +8,16 @@ defect 14); only missing science/reference images, or both algorithms missing, m
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from rapid_croissant import formats
-from rapid_croissant.errors import ConfigError, JobError
-from rapid_croissant.io.catalogs import peek_catalog
-from rapid_croissant.io.discovery import detect_era
+from rapid_croissant.errors import ConfigError, InconsistentInputWarning, JobError, RapidInputWarning
+from rapid_croissant.io.catalogs import peek_catalog, read_photutils_catalog
+from rapid_croissant.io.discovery import detect_era, era_evidence
 from rapid_croissant.io.fits import HeaderFacts, check_plane_file, read_header_facts, read_plane_shape
+from rapid_croissant.io.paths import blocked_files, escapes, follow_symlinks, usable_file
 from rapid_croissant.io.truth import find_truth_files, read_injections, read_ou_index
 
 logger = logging.getLogger(__name__)
@@ -27,12 +29,19 @@ CORE_CHANNELS = tuple(c for c in formats.CHANNELS if c not in _ALGORITHM_OWNED)
 
 @dataclass
 class JobProblem:
-    """One problem of a job, naming the file; severity 'error' (job unusable) or 'warning'."""
+    """One problem of a job, naming the file; severity 'error' (its scope unusable) or 'warning'.
+
+    ``scope`` tells the build what the problem touches: ``job`` (the whole job), ``zogy`` / ``sfft`` (that
+    algorithm's detections), ``truth`` (the labels), ``channel:<name>`` (one image channel) or ``file`` (a
+    file that is only copied). ``degrades`` marks a warning that makes a built job ``partial``.
+    """
 
     job: str
     file: str | None
     severity: str
     message: str
+    scope: str = "job"
+    degrades: bool = False
 
     def __str__(self) -> str:
         where = f"{self.job}/{self.file}" if self.file else self.job
@@ -72,7 +81,7 @@ class RapidJob:
 
 
 def _channels_present(path: Path, files: formats.JobFiles) -> dict[str, bool]:
-    return {channel: (path / name).is_file() for channel, name in files.channels.items()}
+    return {channel: usable_file(path / name) for channel, name in files.channels.items()}
 
 
 def _complete_algorithms(present: dict[str, bool]) -> list[str]:
@@ -109,6 +118,10 @@ def open_job(job_dir: str | Path) -> RapidJob:
     )
 
 
+def _scope_of(channel: str) -> str:
+    return "job" if channel in CORE_CHANNELS else f"channel:{channel}"
+
+
 def _channel_problems(jid: str, files: formats.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
     problems = [
         JobProblem(jid, files.channels[c], "error", f"missing: the {c} image is required")
@@ -121,22 +134,28 @@ def _channel_problems(jid: str, files: formats.JobFiles, present: dict[str, bool
         if not missing:
             continue
         if complete:
-            severity = "warning"
+            severity, scope = "warning", alg
             message = (
                 f"missing; {alg.upper()} products missing: job will be built from {complete[0].upper()} alone"
             )
         else:
-            severity, message = "error", "missing; neither the ZOGY nor the SFFT products are complete"
-        problems += [JobProblem(jid, files.channels[c], severity, message) for c in missing]
+            severity, scope = "error", "job"
+            message = "missing; neither the ZOGY nor the SFFT products are complete"
+        problems += [JobProblem(jid, files.channels[c], severity, message, scope) for c in missing]
     return problems
 
 
-def _plane_problems(path: Path, files: formats.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
-    """Unreadable or truncated FITS, and full-frame channels whose shape differs from the science image's.
+def _shape_problem(jid: str, files, channel: str, shape, expected) -> JobProblem:
+    name, sci = files.channels[channel], files.channels[CORE_CHANNELS[0]]
+    if channel.endswith("_uncert"):  # the seed documents resizing uncertainty maps: allowed, and noted
+        message = f"shape {shape} differs from {sci}'s {expected}: resized to it (seed behaviour)"
+        return JobProblem(jid, name, "warning", message, f"resized:{channel}", degrades=True)
+    message = f"shape {shape} differs from {sci}'s {expected}: channel not used"
+    return JobProblem(jid, name, "error", message, _scope_of(channel))
 
-    Warnings, as in the build: an unreadable plane is left empty and masked, a mismatched one resized
-    (the job is built, with status ``partial`` for an unreadable plane).
-    """
+
+def _plane_problems(path: Path, files: formats.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
+    """Unreadable, truncated or integer FITS, and full frames whose shape differs from the science frame."""
     problems, shapes = [], {}
     for channel, name in files.channels.items():
         if not present[channel]:
@@ -144,31 +163,55 @@ def _plane_problems(path: Path, files: formats.JobFiles, present: dict[str, bool
         try:
             shapes[channel] = check_plane_file(path / name, job=path)
         except JobError as exc:
-            message = f"{exc.reason}: channel {channel} left empty and masked"
-            problems.append(JobProblem(path.name, name, "warning", message))
-    frames = {c: s for c, s in shapes.items() if c not in formats.STAMP_CHANNELS}
-    if frames:
-        reference = CORE_CHANNELS[0] if CORE_CHANNELS[0] in frames else next(iter(frames))
-        expected = frames[reference]
-        for channel, shape in frames.items():
-            if shape != expected:
-                message = f"shape {shape} differs from {files.channels[reference]}'s {expected}: resized"
-                problems.append(JobProblem(path.name, files.channels[channel], "warning", message))
+            if channel in CORE_CHANNELS or "BITPIX" in exc.reason:
+                problems.append(JobProblem(path.name, name, "error", exc.reason, _scope_of(channel)))
+            else:  # as in the build: an unreadable plane is left empty and masked (status partial)
+                message = f"{exc.reason}: channel {channel} left empty and masked"
+                problems.append(JobProblem(path.name, name, "warning", message, _scope_of(channel), True))
+    expected = shapes.get(CORE_CHANNELS[0])
+    if expected is None:
+        return problems
+    for channel, shape in shapes.items():
+        if channel not in formats.STAMP_CHANNELS and shape != expected:
+            problems.append(_shape_problem(path.name, files, channel, shape, expected))
     return problems
 
 
-def _catalog_problems(path: Path, files: formats.JobFiles) -> list[JobProblem]:
+def _pair_problems(path: Path, files: formats.JobFiles, alg: str) -> list[JobProblem]:
+    """Read one algorithm's finder + PSF-fit pair as the build will: field counts, columns, types, ids."""
+    finder, psfcat = path / files.catalogs[f"{alg}_finder"], path / files.catalogs[f"{alg}_psfcat"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RapidInputWarning)
+        try:
+            read_photutils_catalog(finder, psfcat, job=path)
+        except JobError as exc:
+            return [JobProblem(path.name, exc.file, "error", exc.reason, alg)]
+    return [
+        JobProblem(path.name, psfcat.name, "warning", str(w.message).split(": ", 1)[-1], alg, degrades=True)
+        for w in caught
+        if issubclass(w.category, InconsistentInputWarning)
+    ]
+
+
+def _catalog_problems(path: Path, files: formats.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
     problems = []
+    complete = _complete_algorithms(present)
     for key, name in files.catalogs.items():
-        kind = key.split("_", 1)[1]  # zogy_finder -> finder
+        alg, kind = key.split("_", 1)  # zogy_finder -> zogy, finder
+        scope = alg if kind != "sextractor" else "file"
         try:
             status = peek_catalog(path / name, kind=kind, job=path)
         except JobError as exc:
-            problems.append(JobProblem(path.name, name, "error", exc.reason))
+            problems.append(JobProblem(path.name, name, "error", exc.reason, scope, degrades=True))
             continue
         if not status:
             what = "absent" if status is None else "without rows"
-            problems.append(JobProblem(path.name, name, "warning", f"catalog {what}: read as no detections"))
+            message = f"catalog {what}: read as no detections"
+            problems.append(JobProblem(path.name, name, "warning", message, scope))
+    broken = {p.scope for p in problems if p.severity == "error"}
+    for alg in complete:
+        if alg not in broken:
+            problems += _pair_problems(path, files, alg)
     return problems
 
 
@@ -198,7 +241,32 @@ def _truth_problems(path: Path, header: HeaderFacts) -> list[JobProblem]:
             else:
                 read_ou_index(file, zptmag=header.zptmag, job=path)
         except JobError as exc:
-            problems.append(JobProblem(path.name, file.name, "error", exc.reason))
+            problems.append(JobProblem(path.name, file.name, "error", exc.reason, "truth"))
+    return problems
+
+
+def _folder_problems(path: Path) -> list[JobProblem]:
+    """Links leaving the job (or the job folder leaving the input folder), non-regular files, mixed eras."""
+    if path.is_symlink() and not follow_symlinks() and escapes(path, path.parent):
+        message = "job folder is a symlink leaving the input folder: not read (use --follow-symlinks)"
+        return [JobProblem(path.name, None, "error", message)]
+    problems = [
+        JobProblem(
+            path.name,
+            name,
+            "warning",
+            "not read: a symlink leaving the job folder or not a regular file (use --follow-symlinks)",
+            "file",
+            degrades=True,
+        )
+        for name in blocked_files(path)
+    ]
+    evidence = era_evidence(path)
+    if all(evidence.values()):
+        era = detect_era(path)
+        stray = [n for e, names in evidence.items() if e != era for n in names]
+        message = f"products of both eras; read as {era} era, ignoring {', '.join(stray)}"
+        problems.append(JobProblem(path.name, stray[0], "warning", message, "file", degrades=True))
     return problems
 
 
@@ -207,12 +275,15 @@ def check_job(job_dir: str | Path) -> list[JobProblem]:
     path = Path(job_dir)
     if not path.is_dir():
         return [JobProblem(path.name, None, "error", "job folder does not exist or is not a directory")]
+    problems = _folder_problems(path)
+    if any(p.severity == "error" for p in problems):
+        return problems
     files = formats.FILES_BY_ERA[detect_era(path)]
     present = _channels_present(path, files)
     header = read_header_facts(path, files=files)
-    problems = _channel_problems(path.name, files, present)
+    problems += _channel_problems(path.name, files, present)
     problems += _plane_problems(path, files, present)
-    problems += _catalog_problems(path, files)
+    problems += _catalog_problems(path, files, present)
     problems += _header_problems(path.name, header)
     problems += _truth_problems(path, header)
     for problem in problems:

@@ -17,6 +17,8 @@ import pandas as pd
 
 from rapid_croissant import formats
 from rapid_croissant.errors import JobError
+from rapid_croissant.io.checks import check_field_counts, photutils_header_fields
+from rapid_croissant.io.paths import usable_file
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +27,7 @@ _OU_FLOATS = ("ra", "dec", "x", "y", "realized_flux", "flux", "mag")
 
 def find_truth_files(job_dir: str | Path) -> tuple[list[Path], list[Path]]:
     """(injection lists, OU index files) directly in ``job_dir``; stray copies in subfolders are ignored."""
-    files = sorted(p for p in Path(job_dir).iterdir() if p.is_file())
+    files = sorted(p for p in Path(job_dir).iterdir() if usable_file(p))
     injections = [p for p in files if formats.INJECTION_PATTERN.match(p.name)]
     ou_index = [p for p in files if formats.OU_INDEX_PATTERN.match(p.name)]
     return injections, ou_index
@@ -39,9 +41,12 @@ def _known(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def _read_table(path: Path, owner, **read_csv_kwargs) -> pd.DataFrame:
-    if not path.is_file():
-        raise JobError(owner, path, "file is missing")
+def _read_table(path: Path, owner, *, n_fields: int | None = None, **read_csv_kwargs) -> pd.DataFrame:
+    """A whitespace table, after checking that every row has the fields its header names."""
+    if not usable_file(path):
+        raise JobError(owner, path, "file is missing (or not a regular file inside the job folder)")
+    expected = n_fields if n_fields is not None else photutils_header_fields(path, owner=owner)
+    check_field_counts(path, expected, owner=owner)
     try:
         return pd.read_csv(path, sep=r"\s+", **read_csv_kwargs)
     except pd.errors.EmptyDataError as exc:
@@ -52,11 +57,19 @@ def _read_table(path: Path, owner, **read_csv_kwargs) -> pd.DataFrame:
         raise JobError(owner, path, f"unreadable truth file ({exc or type(exc).__name__})") from exc
 
 
-def _numeric(df: pd.DataFrame, columns, path: Path, owner) -> pd.DataFrame:
+def _numeric(df: pd.DataFrame, columns, path: Path, owner, *, finite=()) -> pd.DataFrame:
+    """``columns`` as float64; a non-numeric value, or a non-finite one in ``finite``, refuses the file."""
     try:
-        return df.assign(**{c: pd.to_numeric(df[c], errors="raise").astype("float64") for c in columns})
+        out = df.assign(**{c: pd.to_numeric(df[c], errors="raise").astype("float64") for c in columns})
     except (ValueError, TypeError) as exc:
         raise JobError(owner, path, f"non-numeric value ({exc})") from exc
+    for c in finite:
+        bad = ~np.isfinite(out[c].to_numpy(float))
+        if bad.any():
+            raise JobError(
+                owner, path, f"{int(bad.sum())} row(s) with a non-finite {c} (first: row {bad.argmax()})"
+            )
+    return out
 
 
 def read_injections(
@@ -67,8 +80,7 @@ def read_injections(
     origin: float = formats.DEFAULT_TRUTH_ORIGIN,
     job: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Injected fakes: ``row`` (the only identifier), 0-based ``x, y``, raw-exposure ``flux`` and
-    ``mag_ab``."""
+    """Injected fakes: ``row`` (the only identifier), 0-based ``x, y``, raw-exposure ``flux``, ``mag_ab``."""
     path = Path(path)
     owner = _owner(path, job)
     raw = _read_table(path, owner)
@@ -76,7 +88,7 @@ def read_injections(
     if missing:
         raise JobError(owner, path, f"missing column(s): {', '.join(missing)}")
     xcol, ycol, fluxcol = formats.INJECTION_COLUMNS
-    raw = _numeric(raw, formats.INJECTION_COLUMNS, path, owner)
+    raw = _numeric(raw, formats.INJECTION_COLUMNS, path, owner, finite=(xcol, ycol))
     out = pd.DataFrame(
         {
             "row": np.arange(len(raw), dtype="int64"),
@@ -123,11 +135,11 @@ def read_ou_index(
     """OpenUniverse truth rows with 0-based ``x, y``, ``mag`` as in the file and ``mag_ab = mag + ZPTMAG``."""
     path = Path(path)
     owner = _owner(path, job)
-    if not path.is_file():
-        raise JobError(owner, path, "file is missing")
+    if not usable_file(path):
+        raise JobError(owner, path, "file is missing (or not a regular file inside the job folder)")
     names = _ou_header(path, owner)
     text = {"object_id": str, "obj_type": str}
-    raw = _read_table(path, owner, skiprows=1, header=None, names=names, dtype=text)
+    raw = _read_table(path, owner, n_fields=len(names), skiprows=1, header=None, names=names, dtype=text)
     if raw[names[-1]].isna().any():
         raise JobError(
             owner, path, f"{int(raw[names[-1]].isna().sum())} row(s) have fewer than {len(names)} fields"
@@ -135,7 +147,7 @@ def read_ou_index(
     raw = raw[list(formats.OU_COLUMNS)]
     if transients_only:
         raw = raw[raw["obj_type"] == formats.OU_TRANSIENT_TYPE]
-    out = _numeric(raw, _OU_FLOATS, path, owner)
+    out = _numeric(raw, _OU_FLOATS, path, owner, finite=("x", "y"))
     try:
         out["object_id"] = out["object_id"].astype("int64")
     except (ValueError, TypeError) as exc:

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from rapid_croissant.dataset import schema
+from rapid_croissant.dataset.integrity import require_inside
 from rapid_croissant.dataset.layout import CUTOUT_PREFIXES, Layout
 from rapid_croissant.ml.data import feature_matrix
 from rapid_croissant.science.cutouts import job_cutouts
@@ -55,12 +56,13 @@ class _JobArrays:
     def __call__(self, jid: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         if jid not in self._cache:
             layout = Layout(self.root)
-            image_path = layout.image(jid)
+            image_path = require_inside(self.root, layout.image(jid))  # never a file outside the dataset
             if not image_path.is_file():
                 raise FileNotFoundError(
                     f"{image_path}: no image tensor for job {jid} (built without images?)"
                 )
-            mask_path, psf_path = layout.mask(jid), layout.psf(jid)
+            mask_path = require_inside(self.root, layout.mask(jid))
+            psf_path = require_inside(self.root, layout.psf(jid))
             mask = np.load(mask_path, mmap_mode="r") if mask_path.is_file() else None
             psf = np.load(psf_path) if psf_path.is_file() else None
             if psf is None:

@@ -26,6 +26,7 @@ import pandas as pd
 from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.cutouts import VALID_SETS
 from rapid_croissant.dataset.layout import SPLITS, Layout
+from rapid_croissant.dataset.provenance import derived_digest
 from rapid_croissant.dataset.tables import read_table
 from rapid_croissant.writers.atomic import atomic_path, write_parquet, write_text
 
@@ -105,6 +106,7 @@ def write_cutout_store(dataset_dir: str | Path, *, dtype: str = "float32", size:
         "size": size,
         "position_columns": ["x", "y"],
         "counts": counts,
+        "made_from": derived_digest(layout.root),  # the candidate tables it was cut for (stale check)
     }
     write_text(layout.cutout_meta, json.dumps(meta, indent=1))
     log.info("cutout store (%s): %s", dtype, counts)

@@ -10,6 +10,7 @@ import logging
 from concurrent.futures import Executor
 
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.pipeline.resources import WORKER_BASE_BYTES, cap_workers, worker_memory_limit
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,10 @@ def dask_executor(cfg: BuildConfig) -> DaskExecutor:
     if cfg.scheduler:
         log.info("joining the Dask scheduler at %s", cfg.scheduler)
         return DaskExecutor(Client(cfg.scheduler))
+    n = cap_workers(cfg.n_workers, WORKER_BASE_BYTES)
+    limit = worker_memory_limit(n)  # the cluster is sized to the memory actually available
     cluster = LocalCluster(
-        n_workers=cfg.n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", memory_limit=limit
     )
-    log.info("started a local Dask cluster of %d workers", cfg.n_workers)
+    log.info("started a local Dask cluster of %d workers, %.1f GB each", n, limit / 2**30)
     return DaskExecutor(Client(cluster), cluster)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 import traceback
@@ -20,7 +21,9 @@ from rapid_croissant import formats, io
 from rapid_croissant.config import BuildConfig
 from rapid_croissant.dataset import schema
 from rapid_croissant.errors import JobError, NoTruthWarning, RapidInputWarning
+from rapid_croissant.io.paths import following_symlinks, is_inside
 from rapid_croissant.pipeline import parts, tensors, truth
+from rapid_croissant.pipeline.gate import gate_job
 from rapid_croissant.science import labels
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,20 @@ class JobResult:
     error: str = ""
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    environment: bool = False  # failed writing its outputs (disk full, permissions): the build stops
+
+
+#: Errors of the machine, not of the job: the build is stopped and nothing is published.
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG}
+
+
+def _environment_error(err: OSError, out_dir: Path) -> bool:
+    """True for a write failure of the output (a full disk anywhere, a permission error in the dataset)."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if err.errno not in _ENVIRONMENT_ERRNOS:
+        return False
+    return err.filename is None or is_inside(err.filename, out_dir)
 
 
 def _read_catalog(job: io.RapidJob, alg: str, notes: list[str]) -> pd.DataFrame | None:
@@ -76,8 +93,8 @@ def _label_algorithm(cat, tru: pd.DataFrame, alg: str, cfg: BuildConfig, has_tru
 
 def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResult:
     """Build one job's outputs; raises JobError for a job that cannot be built at all."""
-    notes: list[str] = []
-    job = io.open_job(job_dir)
+    gate = gate_job(job_dir)
+    job, notes = gate.job, list(gate.notes)
     tru, has_truth = truth.job_truth(job, cfg, notes)
     img = tensors.write_image_outputs(
         job, cfg.output_dir, tru[["x", "y"]].to_numpy(float), full_images=cfg.full_images
@@ -101,7 +118,8 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
 
         write_job_cutouts(job, cand, cfg.output_dir, img.psf, dtype=cfg.cutout_dtype)
     parts.copy_catalogs(job, cfg.output_dir)
-    partial = not (job.has_zogy and job.has_sfft) or bool(img.unreadable)
+    partial = not (job.has_zogy and job.has_sfft) or bool(img.unreadable) or gate.partial
+    notes = list(dict.fromkeys(notes))
     counts = parts.job_counts(cand, tru, dropped)
     if not has_truth:
         notes.append(f"{job.jid}: no truth files: labels are unknown (-1), not bogus")
@@ -125,17 +143,27 @@ def process_job(job_dir: str | Path, cfg: BuildConfig, fingerprint: str = "") ->
     t0 = time.perf_counter()
     job_dir = Path(job_dir)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), following_symlinks(cfg.follow_symlinks):
             warnings.simplefilter("ignore", NoTruthWarning)
             res = build_job(job_dir, cfg, fingerprint)
     except JobError as err:
         res = JobResult(job_dir.name, "failed", error=str(err))
+    except OSError as err:
+        if not _environment_error(err, cfg.output_dir):
+            res = JobResult(
+                job_dir.name, "failed", error=f"{job_dir.name}: {err.filename}: {err.strerror or err}"
+            )
+        else:
+            what = err.strerror or str(err)
+            where = err.filename or cfg.output_dir
+            log.debug("%s", traceback.format_exc())
+            res = JobResult(job_dir.name, "failed", error=f"{where}: {what}", environment=True)
     except Exception as err:  # noqa: BLE001 - one broken job must not stop the others
         log.debug("%s", traceback.format_exc())
         res = JobResult(
             job_dir.name, "failed", error=f"{job_dir.name}: unexpected {type(err).__name__}: {err}"
         )
-    if res.status == "failed":
+    if res.status == "failed" and not res.environment:  # a job that could not write keeps its last parts
         parts.write_failed_job(cfg.output_dir, job_dir.name, res.error)
     res.seconds = time.perf_counter() - t0
     return res

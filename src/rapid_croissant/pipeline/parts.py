@@ -12,6 +12,7 @@ import pandas as pd
 from rapid_croissant import formats, io
 from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout, image_name
+from rapid_croissant.io.paths import usable_file
 from rapid_croissant.writers import atomic
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def copy_catalogs(job: io.RapidJob, out_dir: Path) -> list[str]:
     copied = []
     for name in formats.SEED_CATALOG_FILES:
         src = job.path / name
-        if src.is_file():
+        if usable_file(src):  # regular files inside the job only (symlinks leaving it: --follow-symlinks)
             atomic.copy_file(src, Layout(out_dir).catalog(job.jid, name))
             copied.append(name)
     return copied

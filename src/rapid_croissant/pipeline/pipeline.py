@@ -7,23 +7,28 @@ the same input fingerprint is skipped on a re-run (``--overwrite`` rebuilds ever
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
+import os
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapid_croissant import __version__, io
+from rapid_croissant import __version__, formats, io
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import ownership
 from rapid_croissant.dataset.layout import SPLITS, Layout
-from rapid_croissant.errors import ConfigError
-from rapid_croissant.pipeline import parts
+from rapid_croissant.errors import ConfigError, Interrupted, RapidCroissantError
+from rapid_croissant.pipeline import parts, publish, resources, sync
 from rapid_croissant.pipeline.job_task import JobResult, process_job
 from rapid_croissant.science.splits import assign_splits
-from rapid_croissant.writers import atomic
 
 log = logging.getLogger(__name__)
+
+#: Pixels of a RAPID product (4089 x 4089), assumed for the memory of a job not read yet (remote input).
+RAPID_FRAME_PIXELS = 4089 * 4089
 
 
 @dataclass
@@ -43,43 +48,29 @@ class BuildSummary:
         return out
 
 
-def job_fingerprint(job_dir, cfg: BuildConfig) -> str:
-    """Hash of the science options and of every input file's name, size and modification time
-    (for a remote job: every object's name, size and ETag, see staging.remote_fingerprint)."""
-    if cfg.remote:
-        from rapid_croissant.pipeline.staging import remote_fingerprint
-
-        return remote_fingerprint(job_dir, cfg)
-    h = hashlib.sha256(json.dumps(cfg.science_dict(), sort_keys=True).encode())
-    for p in sorted(job_dir.iterdir()):
-        if p.is_file():
-            st = p.stat()
-            h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
-
-
 def _is_done(out_dir: Path, job_dir: Path, fingerprint: str) -> bool:
     marker = parts.part_paths(out_dir, job_dir.name)["job"]
     if not marker.exists():
         return False
-    row = json.loads(marker.read_text())
-    return row.get("fingerprint") == fingerprint and row.get("status") != "failed"
+    try:
+        row = json.loads(marker.read_text())
+    except (OSError, ValueError):  # a damaged done marker: rebuild the job
+        return False
+    return isinstance(row, dict) and row.get("fingerprint") == fingerprint and row.get("status") != "failed"
 
 
-def _remove_stale_temporaries(out: Path) -> None:
-    """Temporary files left by a build that was killed mid-write (never under a final name)."""
-    for tmp in out.rglob(".*.tmp*"):
-        tmp.unlink(missing_ok=True)
-
-
-def select_jobs(cfg: BuildConfig) -> list:
-    """Local job folders (Path), or staging.RemoteJob for an fsspec URL input."""
+def discover(cfg: BuildConfig) -> list:
+    """Every job of the input: local job folders (Path), or staging.RemoteJob for an fsspec URL input."""
     if cfg.remote:
         from rapid_croissant.pipeline.staging import discover_remote_jobs
 
-        jobs = discover_remote_jobs(cfg)
-    else:
-        jobs = io.discover_jobs(cfg.input_dir)
+        return discover_remote_jobs(cfg)
+    return io.discover_jobs(cfg.input_dir)
+
+
+def select_jobs(cfg: BuildConfig, jobs: list | None = None) -> list:
+    """The jobs to build: ``jobs`` (default: every job of the input) narrowed to ``cfg.jobs``."""
+    jobs = discover(cfg) if jobs is None else jobs
     if cfg.jobs:
         wanted = set(cfg.jobs)
         missing = wanted - {j.name for j in jobs}
@@ -91,14 +82,33 @@ def select_jobs(cfg: BuildConfig) -> list:
     return jobs
 
 
-def _make_executor(cfg: BuildConfig) -> Executor | None:
+def _make_executor(cfg: BuildConfig, jobs: list[Path]) -> Executor | None:
     if cfg.executor == "serial" or cfg.n_workers == 1:
         return None
     if cfg.executor == "dask":
         from rapid_croissant.pipeline.dask_executor import dask_executor
 
         return dask_executor(cfg)
-    return ProcessPoolExecutor(max_workers=cfg.n_workers)
+    n = resources.cap_workers(min(cfg.n_workers, max(len(jobs), 1)), _per_job_bytes(jobs))
+    if n == 1:
+        return None
+    return ProcessPoolExecutor(max_workers=n, initializer=resources.die_with_parent, initargs=(os.getpid(),))
+
+
+def _per_job_bytes(jobs: list) -> int:
+    """Memory one worker needs, from the largest science frame among the jobs (header only; a remote job
+    is not read here: RAPID's frame size is assumed)."""
+    biggest = 0
+    for j in jobs:
+        if not isinstance(j, Path):
+            biggest = max(biggest, RAPID_FRAME_PIXELS)
+            continue
+        try:
+            h, w = io.read_plane_shape(j / formats.FILES_2025.channels["sci"], job=j)
+        except RapidCroissantError:
+            continue
+        biggest = max(biggest, h * w)
+    return resources.job_memory(biggest, 1)
 
 
 def _run(
@@ -116,17 +126,27 @@ def _run(
             size = {j.name: j.nbytes for j in todo}
             bar_options = {"total": sum(size.values()), "desc": "jobs read", "unit": "B", "unit_scale": True}
     bar = tqdm(**bar_options, disable=not progress)
-    results = []
-    if executor is None:
-        gen = (task(j, cfg, prints[j.name]) for j in todo)
-    else:
-        futures = [executor.submit(task, j, cfg, prints[j.name]) for j in todo]
-        gen = (f.result() for f in as_completed(futures))
-    for res in gen:
-        results.append(res)
-        _log_result(res)
-        bar.update(size.get(res.jid, 1))
-    bar.close()
+    results, futures = [], []
+    try:
+        if executor is None:
+            gen = (task(j, cfg, prints[j.name]) for j in todo)
+        else:
+            futures = [executor.submit(task, j, cfg, prints[j.name]) for j in todo]
+            gen = (f.result() for f in as_completed(futures))
+        for res in gen:
+            results.append(res)
+            _log_result(res)
+            bar.update(size.get(res.jid, 1))
+    except (KeyboardInterrupt, BrokenExecutor) as exc:
+        for f in futures:
+            f.cancel()
+        raise Interrupted(
+            f"build of {cfg.output_dir} interrupted ({type(exc).__name__}) after {len(results)} of "
+            f"{len(todo)} job(s): finished jobs are kept, the published tables are unchanged; "
+            "run the same command again to resume"
+        ) from exc
+    finally:
+        bar.close()
     return results
 
 
@@ -156,37 +176,72 @@ def _log_result(res: JobResult) -> None:
 def build_dataset(
     cfg: BuildConfig, *, executor: Executor | None = None, progress: bool = True
 ) -> BuildSummary:
-    """Build (or resume) the dataset of ``cfg``; returns a summary (check ``.failed``)."""
-    jobs = select_jobs(cfg)
-    out = cfg.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    prints = {j.name: job_fingerprint(j, cfg) for j in jobs}
-    todo = [j for j in jobs if cfg.overwrite or not _is_done(out, j, prints[j.name])]
-    skipped = [JobResult(j.name, "skipped") for j in jobs if j not in todo]
-    if skipped:
-        log.info(
-            "%d jobs already built with the same inputs: skipped (use --overwrite to rebuild)", len(skipped)
-        )
-    own = executor is None
-    executor = executor or _make_executor(cfg)
-    _remove_stale_temporaries(out)
-    try:
-        results = _run(todo, cfg, executor, progress, prints)
-    finally:
-        if own and executor is not None:
-            executor.shutdown()
-    _remove_stale_temporaries(out)  # left by a worker killed mid-write (its job was run again)
-    summary = BuildSummary(out, sorted(results + skipped, key=lambda r: parts._jid_number(r.jid)))
-    summary.n_candidates = write_tables(out, [j.name for j in jobs], cfg)
-    if cfg.profile == "cutouts":
-        from rapid_croissant.pipeline.store_assembly import assemble_cutout_store
+    """Build (or resume) the dataset of ``cfg``; returns a summary (check ``.failed``).
 
-        assemble_cutout_store(out, dtype=cfg.cutout_dtype)
-    elif cfg.cutouts:
-        from rapid_croissant.pipeline.cutout_store import write_cutout_store
+    The output folder is claimed (never the input tree, never a foreign non-empty folder) and locked; the
+    tables are published only when every job ran without an environment failure (full disk, permissions).
+    """
+    all_jobs = discover(cfg)
+    jobs = select_jobs(cfg, all_jobs)
+    with ownership.owned_output(cfg.output_dir, None if cfg.remote else cfg.input_dir) as out:
+        publish.remove_stale_staging(out)
+        sync.reconcile_removed(out, [j.name for j in all_jobs], prune=cfg.prune)
+        planned = [f for j in jobs for f in sync.job_files(out, j.name)] + table_paths(out)
+        ownership.refuse_foreign(out, planned)  # never overwrite a file of the user
+        ownership.record_inventory(out, planned, planned=True)  # owned before written: a kill keeps them ours
+        (out / names.PARTS_DIR).mkdir(exist_ok=True)
+        prints = {j.name: job_fingerprint(j, cfg, out) for j in jobs}
+        todo = [j for j in jobs if cfg.overwrite or not _is_done(out, j, prints[j.name])]
+        skipped = [JobResult(j.name, "skipped") for j in jobs if j not in todo]
+        if skipped:
+            log.info(
+                "%d jobs already built with the same inputs: skipped (--overwrite rebuilds)", len(skipped)
+            )
+        own = executor is None
+        executor = executor or _make_executor(cfg, todo)
+        try:
+            results = _run(todo, cfg, executor, progress, prints)
+        finally:
+            if own and executor is not None:
+                executor.shutdown(cancel_futures=True)
+        ownership.clean_temporaries(out)  # left by a worker killed mid-write (its job was run again)
+        _abort_on_environment_failure(results)
+        lay = Layout(out)
+        for r in (r for r in results if r.status == "failed"):  # no stale tensors of a job now failing
+            ownership.remove_owned(out, [lay.image(r.jid), lay.mask(r.jid), lay.psf(r.jid)])
+        summary = BuildSummary(out, sorted(results + skipped, key=lambda r: parts._jid_number(r.jid)))
+        summary.n_candidates = write_tables(out, [j.name for j in all_jobs], cfg)
+        if cfg.profile == "cutouts":  # the store is this profile's product: assembled on every build
+            from rapid_croissant.pipeline.store_assembly import assemble_cutout_store
 
-        write_cutout_store(out, dtype=cfg.cutout_dtype)
+            assemble_cutout_store(out, dtype=cfg.cutout_dtype)
+        elif cfg.cutouts or sync.cutout_store_stale(out):  # a store made from older tables is rebuilt
+            from rapid_croissant.pipeline.cutout_store import write_cutout_store
+
+            write_cutout_store(out, dtype=sync.cutout_dtype(out, cfg))
+        store = [p for p in Layout(out).cutouts_dir.glob("*") if p.is_file()]
+        ownership.record_inventory(out, planned + store)
     return summary
+
+
+def job_fingerprint(job, cfg: BuildConfig, out: Path | None = None) -> str:
+    """The input fingerprint of one job: content digests of a local folder (sync.job_fingerprint), or the
+    name, size and ETag of every object of a remote job (staging.remote_fingerprint)."""
+    if cfg.remote:
+        from rapid_croissant.pipeline.staging import remote_fingerprint
+
+        return remote_fingerprint(job, cfg)
+    return sync.job_fingerprint(job, cfg, out)
+
+
+def _abort_on_environment_failure(results: list[JobResult]) -> None:
+    """A job that could not write its outputs (disk full, permission) stops the publication."""
+    broken = [r for r in results if r.environment]
+    if broken:
+        raise publish.PublishError(
+            f"{broken[0].error}; {len(broken)} job(s) could not write their outputs: the published tables "
+            "are unchanged and finished jobs are kept; fix the cause and run the same command again"
+        )
 
 
 def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
@@ -195,21 +250,31 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     jobs["split"] = assign_splits(jobs, seed=cfg.split_seed).astype("string")
     split_of = dict(zip(jobs["jid"], jobs["split"], strict=True))
     cand["split"] = cand["jid"].map(split_of).astype("string")
-    layout = Layout(out)
-    atomic.write_csv(layout.candidates_csv, cand)
-    atomic.write_parquet(layout.candidates_parquet, cand)
-    for split in SPLITS:
-        atomic.write_parquet(
-            layout.candidates_split(split), cand[cand["split"] == split].reset_index(drop=True)
-        )
-    atomic.write_csv(layout.truth_csv, tru)
-    atomic.write_parquet(layout.truth_parquet, tru)
-    atomic.write_csv(layout.jobs_csv, jobs)
-    atomic.write_parquet(layout.jobs_parquet, jobs)
     info = {
         "rapid_croissant_version": __version__,
         "config": cfg.to_json_dict(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    atomic.write_text(layout.build_info, json.dumps(info, indent=1, default=str))
+    writers = {  # staged, then swapped in: the last good tables stay until all of these are written
+        names.CANDIDATES_CSV: lambda p: cand.to_csv(p, index=False, na_rep=""),
+        names.CANDIDATES_PARQUET: lambda p: cand.to_parquet(p, index=False),
+        **{names.candidates_split_name(split): _split_writer(cand, split) for split in SPLITS},
+        names.TRUTH_CSV: lambda p: tru.to_csv(p, index=False, na_rep=""),
+        names.TRUTH_PARQUET: lambda p: tru.to_parquet(p, index=False),
+        names.JOBS_CSV: lambda p: jobs.to_csv(p, index=False, na_rep=""),
+        names.JOBS_PARQUET: lambda p: jobs.to_parquet(p, index=False),
+        names.BUILD_INFO: lambda p: p.write_text(json.dumps(info, indent=1, default=str)),
+    }
+    publish.publish(out, writers)
     return len(cand)
+
+
+def table_paths(out: Path) -> list[Path]:
+    """The files ``write_tables`` publishes."""
+    lay = Layout(out)
+    tables = [lay.candidates_csv, lay.candidates_parquet, *(lay.candidates_split(s) for s in SPLITS)]
+    return [*tables, lay.truth_csv, lay.truth_parquet, lay.jobs_csv, lay.jobs_parquet, lay.build_info]
+
+
+def _split_writer(cand, split: str):
+    return lambda p: cand[cand["split"] == split].reset_index(drop=True).to_parquet(p, index=False)

@@ -20,6 +20,7 @@ import pandas as pd
 from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.cutouts import VALID_SETS
 from rapid_croissant.dataset.layout import Layout
+from rapid_croissant.dataset.provenance import derived_digest
 from rapid_croissant.errors import RapidCroissantError
 from rapid_croissant.pipeline.cutout_store import DTYPES
 from rapid_croissant.pipeline.profiles import ALT_CENTRES, SIZE, part_paths
@@ -145,6 +146,7 @@ def assemble_cutout_store(out_dir: str | Path, *, dtype: str = "float32") -> dic
             "size": SIZE,
             "position_columns": [xcol, ycol],
             "counts": counts,
+            "made_from": derived_digest(out_dir),  # the candidate tables it was cut for (stale check)
         }
         write_text(Layout(out_dir).cutout_meta_of(prefix), json.dumps(meta, indent=1))
         metas[prefix or "main"] = meta

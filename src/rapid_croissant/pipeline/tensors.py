@@ -19,6 +19,7 @@ from rapid_croissant import formats, io
 from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import JobError
+from rapid_croissant.io.paths import usable_file
 from rapid_croissant.science.normalize import (
     channel_bit,
     normalize_block,
@@ -141,7 +142,7 @@ def write_image_outputs(
             p.unlink(missing_ok=True)
     del planes
     sfft_psf_path = job.path / "sfftdiffpsf.fits"
-    if sfft_psf_path.exists():
+    if usable_file(sfft_psf_path):
         try:
             result.sfft_psf = io.read_plane(sfft_psf_path, job=job.path).astype(np.float32)
         except JobError as err:

@@ -6,7 +6,6 @@ that a test runs against a built dataset (with ``DATASET`` set to its folder).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +13,8 @@ import pandas as pd
 from rapid_croissant import __version__
 from rapid_croissant.dataset import Layout, open_dataset, schema
 from rapid_croissant.dataset import layout as names
+from rapid_croissant.jsonfile import load_json
+from rapid_croissant.report.escape import md_text
 from rapid_croissant.science.matching import match_one_to_one
 from rapid_croissant.writers.atomic import write_text
 
@@ -116,21 +117,22 @@ print(tuple(image.shape), tuple(features.shape), float(label))
 def card_text(dataset_dir: Path) -> str:
     ds = open_dataset(dataset_dir)
     cand, truth, jobs = ds.candidates, ds.truth, ds.jobs
-    info = json.loads(ds.layout.build_info.read_text())
+    info = load_json(ds.layout.build_info)
     cfg = info["config"]
     mags = truth.mag.dropna()
     ok = jobs[jobs.status != "failed"]
+    filters = ", ".join(md_text(f) for f in sorted(ok["filter"].dropna().unique()))  # header text: escaped
     lines = [
         "# Dataset card",
         "",
-        f"Built by rapid-croissant {info.get('rapid_croissant_version', __version__)} on "
-        f"{info.get('created', '?')}.",
+        f"Built by rapid-croissant {md_text(info.get('rapid_croissant_version', __version__))} "
+        f"on {md_text(info.get('created', '?'))}.",
         "",
         "## What the data are",
         "",
         f"{len(cand)} transient candidates from {len(ok)} RAPID difference-imaging jobs "
         f"({len(jobs) - len(ok)} failed) "
-        f"in {ok['filter'].nunique()} filters ({', '.join(sorted(ok['filter'].dropna().unique()))}), MJD "
+        f"in {ok['filter'].nunique()} filters ({filters}), MJD "
         f"{ok.mjd.min():.2f}-{ok.mjd.max():.2f}. Each candidate is a detection by ZOGY, by SFFT, or by both "
         "(merged by position), with both algorithms' photutils features, a 9-channel image tensor per job "
         "(`images/`), a NaN mask (`masks/`) and the native difference PSF (`psfs/`).",
@@ -148,14 +150,14 @@ def card_text(dataset_dir: Path) -> str:
         "## How labels are made",
         "",
         "Truth: injected sources and OpenUniverse transients, converted to 0-based pixels (origin "
-        f"{cfg['truth_origin']}), "
+        f"{md_text(cfg['truth_origin'])}), "
         "AB magnitudes from ZPTMAG and the band zero point. Each algorithm's detections are matched to "
         "truth on their own, "
-        f"one-to-one, closest pairs first, within **{cfg['match_radius']} px**; only truth brighter than "
-        f"**AB {cfg['mag_limit']}**"
-        + (f" with expected S/N >= {cfg['min_truth_snr']}" if cfg["min_truth_snr"] else "")
+        f"one-to-one, closest pairs first, within **{md_text(cfg['match_radius'])} px**; only truth "
+        f"brighter than **AB {md_text(cfg['mag_limit'])}**"
+        + (f" with expected S/N >= {md_text(cfg['min_truth_snr'])}" if cfg["min_truth_snr"] else "")
         + f" can make a detection real. ZOGY and SFFT detections are merged when mutual nearest within "
-        f"**{cfg['merge_radius']} px**. Label 1 real, 0 bogus, -1 unknown (job without truth).",
+        f"**{md_text(cfg['merge_radius'])} px**. Label 1 real, 0 bogus, -1 unknown (job without truth).",
         "",
         "## Class balance",
         "",
@@ -178,7 +180,7 @@ def card_text(dataset_dir: Path) -> str:
         "",
         "By job (one job's candidates never span two splits), about 70/15/15 by job count, balanced by "
         "filter, "
-        f"seeded (seed {cfg.get('split_seed', 0)}): "
+        f"seeded (seed {md_text(cfg.get('split_seed', 0))}): "
         + ", ".join(f"{s} {int((jobs.split == s).sum())} jobs" for s in schema.SPLITS)
         + ".",
         "",

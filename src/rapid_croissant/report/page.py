@@ -11,7 +11,6 @@ the comparison tables. Without a comparison the classifier sections say how to m
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import pandas as pd
 
 from rapid_croissant import __version__
 from rapid_croissant.dataset import open_dataset, schema
+from rapid_croissant.jsonfile import load_json
 from rapid_croissant.ml import plots
 from rapid_croissant.ml.composition import balance_rows, composition
 from rapid_croissant.ml.formatting import fmt_interval
@@ -82,7 +82,7 @@ def gallery_section(dataset_dir: Path, cand: pd.DataFrame, *, per_class: int = 3
 def _load_comparison(path: Path) -> dict | None:
     if not path.is_file():
         return None
-    return json.loads(path.read_text())
+    return load_json(path)
 
 
 def _finished(comparison: dict, protocol: str = "A") -> list[dict]:
@@ -169,7 +169,7 @@ def headline(comparison: dict | None) -> str:
             "run <code>rapid-croissant compare</code> first.</p>"
         )
     items = "".join(
-        f"<li>{html.escape(p['model'])}, protocol {p['protocol']}: ZOGY - SFFT ROC AUC = "
+        f"<li>{html.escape(p['model'])}, protocol {html.escape(str(p['protocol']))}: ZOGY - SFFT ROC AUC = "
         f"{html.escape(fmt_interval({'value': p['diff'], 'low': p['low'], 'high': p['high']}, '+.3f'))}: "
         f"<b>{html.escape(p['verdict'])}</b></li>"
         for p in comparison["paired"]

@@ -33,6 +33,7 @@ from rapid_croissant.writers import atomic
 from rapid_croissant.writers import croissant_text as text
 from rapid_croissant.writers.croissant_records import RecordSetBuilder
 from rapid_croissant.writers.manifest import write_manifests
+from rapid_croissant.writers.publisher_checks import check_publisher_values
 
 __all__ = ["CONFORMS_TO", "build_metadata", "load_publisher_config", "write_croissant"]
 
@@ -83,6 +84,7 @@ def load_publisher_config(config_path: str | Path | None = None, **overrides) ->
     for key, value in values.items():
         if not isinstance(value, str):
             raise ConfigError(f"{key}: expected text, got {value!r}")
+    check_publisher_values(values)
     return values
 
 

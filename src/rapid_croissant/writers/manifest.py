@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rapid_croissant.dataset.integrity import require_inside
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.dataset.manifests import (
     CATALOGS_SCHEMA,
@@ -75,9 +76,11 @@ def tensor_rows(dataset_dir: str | Path) -> list[dict]:
     rows = []
     for kind, (folder, channels, normalisation) in TENSOR_KINDS.items():
         for file in sorted((root / folder).glob("*.npy")):
+            require_inside(root, file)  # a symlink to a file elsewhere is never hashed or published
             rows.append(_tensor_row(root, file, kind, channels, normalisation))
     for kind, (pattern, channels, normalisation) in CUTOUT_KINDS.items():
         for file in sorted(layout.cutouts_dir.glob(pattern)):
+            require_inside(root, file)
             rows.append({**_tensor_row(root, file, kind, channels, normalisation), "jid": ""})  # per split
     return rows
 
@@ -95,6 +98,7 @@ def catalog_rows(dataset_dir: str | Path) -> list[dict]:
     root = layout.root
     rows = []
     for file in sorted(p for p in layout.catalogs_dir.glob("*") if p.is_file()):
+        require_inside(root, file)
         match = _CATALOG_NAME.match(file.name)
         if match is None:
             log.warning("catalogs/%s: not named <jid>_<catalog>, listed without a job", file.name)

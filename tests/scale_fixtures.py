@@ -23,11 +23,15 @@ AWS_ENV = {
 
 
 def digests(root: Path) -> dict[str, str]:
-    """sha256 of every output file (the build_info time stamp and the internal parts aside)."""
+    """sha256 of every output file (the build_info time stamp, the internal parts, the ownership marker
+    and the lock aside: they record where and when the dataset was written)."""
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "build_info.json" and ".parts" not in p.parts
+        if p.is_file()
+        and p.name != "build_info.json"
+        and not p.name.startswith(".rapid-croissant")
+        and ".parts" not in p.parts
     }
 
 

@@ -62,6 +62,7 @@ def _corrupt_run(run: Path) -> None:
     (run / "config.json").write_text("{")
     (run / "metrics.json").write_text("{}")
     (run / "predictions.parquet").write_bytes(b"PAR1")
+    (run / "feature_stats.json").write_text("{}")
 
 
 #: name -> (break(dataset, input, tmp), CLI arguments ({ds}, {inp}, {tmp} filled in), file named, exit code)

@@ -40,7 +40,13 @@ def test_profile_cutouts_writes_the_full_profile_store_without_tensors(full_buil
     assert not any(k.startswith((layout.IMAGES_DIR, layout.MASKS_DIR)) for k in cut)
     store = {k for k in full if k.startswith("cutouts/")}
     assert len(store) == 10  # 3 splits x (cutouts, valid, index) + store.json
-    assert {k: cut[k] for k in store} == {k: full[k] for k in store}  # byte-identical store
+    arrays = store - {"cutouts/store.json"}
+    assert {k: cut[k] for k in arrays} == {k: full[k] for k in arrays}  # byte-identical store
+    # store.json equal but for what it was made from: the profile's tables name no image file
+    meta_full, meta_cut = (
+        json.loads((b / "cutouts" / "store.json").read_text()) for b in (full_build, cutout_build)
+    )
+    assert meta_full.pop("made_from") != meta_cut.pop("made_from") and meta_full == meta_cut
     same = {k for k in full if k.startswith(("psfs/", "catalogs/", "combined_truth", "truth"))}
     assert same and {k: cut[k] for k in same} == {k: full[k] for k in same}
     a, b = (

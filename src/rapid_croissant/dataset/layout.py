@@ -12,10 +12,14 @@ The layout::
       catalogs/<jid>_<original name>                          copies of the RAPID catalogs
       candidates.csv  candidates.parquet  candidates-<split>.parquet
       combined_truth_table.csv  truth.parquet  jobs.csv  jobs.parquet
+      physical.parquet                                        per job: ZScale limits per channel, WCS header
       images-manifest.parquet  catalogs-manifest.parquet  croissant.json
-      build_info.json  DATASET_CARD.md  report.html
+      build_info.json  DATASET_CARD.md  report.html  README.md (Hugging Face card with YAML configs)
       cutouts/  cutouts-<split>.npy  valid-<split>.npy  index-<split>.parquet  store.json
-      .parts/   <jid>.candidates.parquet  <jid>.truth.parquet  <jid>.job.json   (build in progress)
+                cutouts-<split>.parquet   (candidate_id, jid, cutout 9x64x64 float32, valid 3x64x64 uint8)
+      export/   candidates-<split>.ecsv  candidates-<split>.vot   (rapid-croissant export)
+      .parts/   <jid>.candidates.parquet  <jid>.truth.parquet  <jid>.physical.json  <jid>.job.json
+                (build in progress)
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ PSFS_DIR = "psfs"
 CATALOGS_DIR = "catalogs"
 CUTOUTS_DIR = "cutouts"
 PARTS_DIR = ".parts"
+EXPORT_DIR = "export"
 
 CANDIDATES_CSV = "candidates.csv"
 CANDIDATES_PARQUET = "candidates.parquet"
@@ -49,6 +54,8 @@ CROISSANT_JSON = "croissant.json"
 IMAGES_MANIFEST = "images-manifest.parquet"
 CATALOGS_MANIFEST = "catalogs-manifest.parquet"
 BUILD_INFO = "build_info.json"
+PHYSICAL_PARQUET = "physical.parquet"
+HF_README = "README.md"
 DATASET_CARD = "DATASET_CARD.md"
 REPORT_HTML = "report.html"
 
@@ -57,6 +64,8 @@ CUTOUTS_FILE = "cutouts-{split}.npy"
 CUTOUT_VALID_FILE = "valid-{split}.npy"
 CUTOUT_INDEX_FILE = "index-{split}.parquet"
 CUTOUT_META_FILE = "store.json"
+#: The Croissant-described cutouts (one Parquet file per split, rows keyed by candidate_id).
+CUTOUT_PARQUET_FILE = "cutouts-{split}.parquet"
 
 
 def candidates_split_name(split: str) -> str:
@@ -112,6 +121,14 @@ class Layout:
     @property
     def parts_dir(self) -> Path:
         return self.root / PARTS_DIR
+
+    @property
+    def export_dir(self) -> Path:
+        return self.root / EXPORT_DIR
+
+    def export(self, stem: str, suffix: str) -> Path:
+        """``export/<stem>.<suffix>``: a table exported for astropy users (ECSV, VOTable)."""
+        return self.export_dir / f"{stem}.{suffix}"
 
     # per-job tensors and catalog copies -------------------------------------------------------------------
     def image(self, jid: str) -> Path:
@@ -177,6 +194,16 @@ class Layout:
         return self.root / BUILD_INFO
 
     @property
+    def physical(self) -> Path:
+        """``physical.parquet``: per job, the ZScale limits of every channel and the WCS header."""
+        return self.root / PHYSICAL_PARQUET
+
+    @property
+    def hf_readme(self) -> Path:
+        """``README.md``: the Hugging Face dataset card (YAML configs, ClassLabel, license)."""
+        return self.root / HF_README
+
+    @property
     def dataset_card(self) -> Path:
         return self.root / DATASET_CARD
 
@@ -197,6 +224,10 @@ class Layout:
         """``cutouts/index-<split>.parquet``: candidate_id, jid, row."""
         return self.cutouts_dir / CUTOUT_INDEX_FILE.format(split=split)
 
+    def cutout_parquet(self, split: str) -> Path:
+        """``cutouts/cutouts-<split>.parquet``: the Croissant-described cutouts of one split."""
+        return self.cutouts_dir / CUTOUT_PARQUET_FILE.format(split=split)
+
     @property
     def cutout_meta(self) -> Path:
         """``cutouts/store.json``: dtype, scale, channels, size, counts."""
@@ -208,6 +239,10 @@ class Layout:
 
     def part_truth(self, jid: str) -> Path:
         return self.parts_dir / f"{jid}.truth.parquet"
+
+    def part_physical(self, jid: str) -> Path:
+        """The job's ZScale limits and WCS header (JSON), gathered into physical.parquet."""
+        return self.parts_dir / f"{jid}.physical.json"
 
     def part_job(self, jid: str) -> Path:
         """The job's done marker (its jobs row as JSON, with the input fingerprint)."""

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rapid_croissant import schema
-from rapid_croissant.dataset import Tables, open_dataset
+from rapid_croissant.dataset import Tables, open_dataset, roles
 from rapid_croissant.errors import RapidCroissantError
 
 __all__ = [
@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 #: Candidate sets a classifier can be trained on: one algorithm's detections, or the union ("both").
 ALGORITHMS = ("zogy", "sfft", "both")
 PROTOCOLS = ("A", "B")
-#: Per-algorithm features (``<alg>_<name>`` columns); ``npix`` is a constant of the finder and is left out.
-FEATURES = tuple(f for f in (*schema.SEED_FEATURES, *schema.FIT_FEATURES) if f != "npix")
+#: Per-algorithm features (``<alg>_<name>`` columns), from the column roles (dataset/roles.py: never a
+#: label-derived column); ``npix`` is a constant of the finder and is left out.
+FEATURES = tuple(f for f in roles.per_algorithm_features() if f != "npix")
 #: Flux-like features with heavy tails, compressed with a sign-preserving asinh before scaling.
 HEAVY_TAILED = frozenset({"peak", "flux", "flux_fit", "flux_err", "snr", "qfit", "cfit", "reduced_chi2"})
 #: Scaled features are clipped to this many IQRs so a single extreme row cannot dominate a network.

@@ -17,7 +17,9 @@ from pathlib import Path
 from rapid_croissant import __version__, io, schema
 from rapid_croissant.config import BuildConfig
 from rapid_croissant.errors import ConfigError
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.pipeline import parts
+from rapid_croissant.pipeline.physical import write_physical
 from rapid_croissant.pipeline.job_task import JobResult, process_job
 from rapid_croissant.science.splits import assign_splits
 from rapid_croissant.writers import atomic
@@ -159,7 +161,10 @@ def build_dataset(
     if cfg.cutouts:
         from rapid_croissant.pipeline.cutout_store import write_cutout_store
 
+        from rapid_croissant.writers.cutout_parquet import write_cutout_parquet
+
         write_cutout_store(out, dtype=cfg.cutout_dtype)
+        write_cutout_parquet(out)
     return summary
 
 
@@ -185,4 +190,5 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     atomic.write_text(out / "build_info.json", json.dumps(info, indent=1, default=str))
+    write_physical(Layout(out), jobs.loc[jobs["status"] != "failed", "jid"].astype(str).tolist())
     return len(cand)

@@ -13,6 +13,7 @@ where ``references`` may appear (both checked by tests/test_croissant.py):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -21,7 +22,10 @@ import mlcroissant as mlc
 from rdflib import URIRef
 
 from rapid_croissant import schema
+from rapid_croissant.dataset import roles
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import RapidCroissantError
+from rapid_croissant.writers.croissant_eco import EcoRecords
 from rapid_croissant.writers.manifest import CATALOGS_MANIFEST, IMAGES_MANIFEST, TENSOR_KINDS, sha256_file
 
 __all__ = ["CANDIDATE_FILES", "RECORD_SETS", "RecordSetBuilder", "SPLIT_REGEX"]
@@ -55,16 +59,20 @@ LABEL_CLASSES = (
         "A truth source brighter than the magnitude limit lies within the match radius",
     ),
 )
-#: Record-set ids in document order (joining record sets before the ones they reference).
+#: Record-set ids in document order (joining record sets before the ones they reference); ``cutouts`` only
+#: when the dataset was built with --cutouts.
 RECORD_SETS = (
     "splits",
     "label_classes",
     "image_channels",
+    "column_roles",
     "transient_candidates",
+    "cutouts",
     "jobs",
     "truth",
     "images",
     "catalogs",
+    "physical",
 )
 
 #: The FileObjects: (file name, encoding format, description).
@@ -180,7 +188,7 @@ class RecordSetBuilder:
                 "Copies of the RAPID catalogs, <jid>_<original name>; sha256 in catalogs-manifest.parquet",
             ),
         ]
-        return [self._file(*spec) for spec in FILES] + file_sets
+        return [self._file(*spec) for spec in FILES] + file_sets + EcoRecords(self).files()
 
     def _field(
         self,
@@ -295,6 +303,7 @@ class RecordSetBuilder:
                 fields.append(self._field(rs, name, col, source, references="splits/name"))
             else:
                 types = [mlc.DataType.INTEGER, LABEL] if name == "label" else None
+                col = dataclasses.replace(col, description=f"{col.description} [role: {roles.role_of(name)}]")
                 source = self._column_source(name, file_set=CANDIDATE_FILES)
                 fields.append(self._field(rs, name, col, source, data_types=types, link=LINKS.get(name)))
         return mlc.RecordSet(
@@ -318,11 +327,15 @@ class RecordSetBuilder:
         kinds = "; ".join(f"{k}: {folder}/<jid>.npy" for k, (folder, _, _) in TENSOR_KINDS.items())
         kinds += "; cutout store when built with --cutouts: cutouts/cutouts-<split>.npy (N, 9, 64, 64) and "
         kinds += "cutouts/valid-<split>.npy, rows in the order of candidates-<split>.parquet"
+        eco = EcoRecords(self)
+        cutouts = [eco.cutouts(*self._cutout_shape())] if eco.has_cutouts else []
         sets = [
             self._splits(),
             self._label_classes(),
             self._image_channels(),
+            eco.column_roles(),
             self._candidates(),
+            *cutouts,
             mlc.RecordSet(
                 ctx=self.ctx,
                 id="jobs",
@@ -355,6 +368,14 @@ class RecordSetBuilder:
                 fields=catalogs,
                 description="Manifest of the RAPID catalog copies in catalogs/",
             ),
+            eco.physical(),
         ]
-        assert tuple(s.id for s in sets) == RECORD_SETS
+        assert tuple(s.id for s in sets) == tuple(r for r in RECORD_SETS if r != "cutouts" or cutouts)
         return sets
+
+    def _cutout_shape(self) -> tuple[int, int]:
+        """(channels, size) of the cutout Parquet files, from the train file's schema."""
+        import pyarrow.parquet as pq
+
+        t = pq.read_schema(Layout(self.root).cutout_parquet("train")).field("cutout").type
+        return t.list_size, t.value_type.list_size

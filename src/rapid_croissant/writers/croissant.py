@@ -29,6 +29,7 @@ from rapid_croissant.errors import ConfigError, RapidCroissantError
 from rapid_croissant.writers import atomic
 from rapid_croissant.writers import croissant_text as text
 from rapid_croissant.writers.croissant_records import RecordSetBuilder
+from rapid_croissant.writers.hf_card import write_hf_card
 from rapid_croissant.writers.manifest import write_manifests
 
 __all__ = ["CONFORMS_TO", "build_metadata", "load_publisher_config", "write_croissant"]
@@ -59,6 +60,7 @@ PUBLISHER_KEYS = (
     "cite_as",
     "same_as",
     "content_base_url",
+    "repo_url",
     "openuniverse_url",
     "rapid_url",
     "maintenance",
@@ -141,7 +143,9 @@ def _mjd_to_datetime(mjd: float) -> dt.datetime:
 
 
 def _metadata(ctx: mlc.Context, root: Path, out_dir: Path, values: dict, summary: dict) -> mlc.Metadata:
-    builder = RecordSetBuilder(ctx, root, out_dir=out_dir, base_url=values["content_base_url"])
+    builder = RecordSetBuilder(
+        ctx, root, out_dir=out_dir, base_url=values["content_base_url"], repo_url=values.get("repo_url", "")
+    )
     creator = _agent(values["creator_type"], values["creator_name"], values["creator_url"])
     publisher = (
         _agent(values["publisher_type"], values["publisher_name"], values["publisher_url"])
@@ -244,5 +248,6 @@ def write_croissant(
         write_manifests(root)
     jsonld = build_metadata(root, publisher_config=values, output_dir=output.parent)
     atomic.write_text(output, json.dumps(jsonld, indent=2, ensure_ascii=False) + "\n")
+    write_hf_card(root, values)
     log.info("wrote %s", output)
     return output

@@ -13,6 +13,8 @@ declared shape, or read the Parquet file with pyarrow (``RapidCutouts``).
 
 from __future__ import annotations
 
+import re
+
 import mlcroissant as mlc
 
 from rapid_croissant.dataset import roles
@@ -59,10 +61,7 @@ class EcoRecords:
         return out
 
     def _split_regex(self) -> str:
-        import re
-
-        folder = self.b._relative(CUTOUTS_DIR)
-        return CUTOUT_SPLIT_REGEX.format(prefix=re.escape(folder + "/"))
+        return CUTOUT_SPLIT_REGEX.format(prefix=re.escape(CUTOUTS_DIR + "/"))
 
     def _column(self, rs: str, name: str, types, description: str, **kw) -> mlc.Field:
         source = mlc.Source(ctx=self.ctx, file_set=CUTOUT_FILES, extract=mlc.Extract(ctx=self.ctx, column=name))

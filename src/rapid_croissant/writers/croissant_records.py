@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from pathlib import Path
 
 import mlcroissant as mlc
@@ -39,6 +38,12 @@ _TYPES = {
     "sc:Boolean": mlc.DataType.BOOL,
 }
 CANDIDATE_FILES = "candidate-split-files"
+#: The FileObject containing every FileSet: the dataset folder, published as a git repository.
+DATASET_FOLDER = "dataset-folder"
+GIT = "git+https"
+#: What Hugging Face writes as the checksum of a git repository FileObject (a repository has no single hash;
+#: mlcroissant requires the property and skips the check for a folder).
+GIT_CHECKSUM = "https://github.com/mlcommons/croissant/issues/80"
 #: The split of a candidate comes from the name of its per-split file (mlcroissant can filter only on such a
 #: field). mlcroissant applies the regex twice (in the join with ``splits`` and again when reading fields), so
 #: it must also accept its own output: both the prefix and the suffix are optional.
@@ -129,18 +134,17 @@ def _describe(col: schema.Column, link: str | None = None) -> str:
 class RecordSetBuilder:
     """Builds FileObjects, FileSets and RecordSets of one dataset folder for one ``mlc.Context``."""
 
-    def __init__(self, ctx: mlc.Context, root: Path, *, out_dir: Path, base_url: str = ""):
+    def __init__(self, ctx: mlc.Context, root: Path, *, out_dir: Path, base_url: str = "", repo_url: str = ""):
         self.ctx, self.root, self.out_dir = ctx, Path(root), Path(out_dir)
         self.base_url = base_url.rstrip("/")
+        self.repo_url = (repo_url or base_url).rstrip("/")
 
     def _relative(self, relative: str) -> str:
         """A dataset path as seen from the folder of croissant.json (mlcroissant resolves from there)."""
         return Path(os.path.relpath(self.root.resolve() / relative, self.out_dir.resolve())).as_posix()
 
     def _split_regex(self) -> str:
-        folder = self._relative(".")  # the dataset folder as seen from croissant.json
-        prefix = "" if folder == "." else re.escape(folder + "/")
-        return SPLIT_REGEX.format(prefix=prefix)
+        return SPLIT_REGEX.format(prefix="")  # paths inside the dataset folder (the FileSets' container)
 
     def _url(self, relative: str) -> str:
         return f"{self.base_url}/{relative}" if self.base_url else self._relative(relative)
@@ -158,14 +162,29 @@ class RecordSetBuilder:
             content_size=f"{path.stat().st_size} B",
         )
 
+    def _folder(self) -> mlc.FileObject:
+        """The dataset folder as the container of the FileSets: a git repository (``git+https``) when
+        published (Hugging Face), the folder itself locally. mlcroissant resolves a FileSet in the dict form
+        (the online checker's) only through such a container."""
+        return mlc.FileObject(
+            ctx=self.ctx,
+            id=DATASET_FOLDER,
+            name=DATASET_FOLDER,
+            description="The dataset folder (a git repository when published); the FileSets are its files",
+            content_url=self.repo_url or self._relative("."),
+            encoding_formats=[GIT],
+            sha256=GIT_CHECKSUM,
+        )
+
     def _file_set(self, id_: str, pattern: str, fmt: str, description: str) -> mlc.FileSet:
         return mlc.FileSet(
             ctx=self.ctx,
             id=id_,
             name=id_,
             description=description,
+            contained_in=[DATASET_FOLDER],
             encoding_formats=[fmt],
-            includes=[self._relative(pattern)],
+            includes=[pattern],
         )
 
     def distribution(self) -> list:
@@ -188,7 +207,7 @@ class RecordSetBuilder:
                 "Copies of the RAPID catalogs, <jid>_<original name>; sha256 in catalogs-manifest.parquet",
             ),
         ]
-        return [self._file(*spec) for spec in FILES] + file_sets + EcoRecords(self).files()
+        return [self._folder()] + [self._file(*spec) for spec in FILES] + file_sets + EcoRecords(self).files()
 
     def _field(
         self,

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rapid_croissant import io, schema
+from rapid_croissant import io
+from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 
 #: ``jid1001 ok: ... (12.3 s)``: the per-job seconds the build logs as each job finishes.
 _JOB_LINE = re.compile(r"(jid\d+) (?:ok|partial): .*\((\d+(?:\.\d+)?) s\)")
@@ -404,20 +406,20 @@ def _size(paths) -> int:
 
 def bytes_written(dataset: Path) -> dict:
     """Bytes per job of each kind of output (mean over jobs); dataset-wide tables divided by the job count."""
-    jids = sorted(p.stem for p in (dataset / schema.IMAGES_DIR).glob("jid*.npy"))
+    jids = sorted(p.stem for p in (dataset / names.IMAGES_DIR).glob("jid*.npy"))
     n = max(len(jids), 1)
     per_kind = {
-        "images": _size(dataset / schema.IMAGES_DIR / f"{j}.npy" for j in jids),
-        "masks": _size(dataset / schema.MASKS_DIR / f"{j}.npy" for j in jids),
-        "psfs": _size(dataset / schema.PSFS_DIR / f"{j}.npy" for j in jids),
-        "catalogs": _size((dataset / schema.CATALOGS_DIR).glob("jid*")),
+        "images": _size(dataset / names.IMAGES_DIR / f"{j}.npy" for j in jids),
+        "masks": _size(dataset / names.MASKS_DIR / f"{j}.npy" for j in jids),
+        "psfs": _size(dataset / names.PSFS_DIR / f"{j}.npy" for j in jids),
+        "catalogs": _size((dataset / names.CATALOGS_DIR).glob("jid*")),
         "parts": _size((dataset / ".parts").glob("jid*")),
         "tables": _size(p for p in dataset.iterdir() if p.suffix in (".csv", ".parquet", ".json")),
     }
     out = {k: v / n for k, v in per_kind.items()}
     out["total"] = sum(out.values())
     out["n_jobs"] = len(jids)
-    shapes = {np.load(dataset / schema.IMAGES_DIR / f"{j}.npy", mmap_mode="r").shape for j in jids}
+    shapes = {np.load(dataset / names.IMAGES_DIR / f"{j}.npy", mmap_mode="r").shape for j in jids}
     out["image_shapes"] = sorted(str(s) for s in shapes)
     return out
 

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 
 
 def _log(msg: str) -> None:
@@ -34,7 +35,7 @@ def _best(fn, repeats: int) -> tuple[float, list[float]]:
 def candidate_rows(dataset: Path, *, max_rows: int | None, seed: int = 0) -> pd.DataFrame:
     """Candidates with ``cx, cy`` = ``x, y`` (a seeded sample of ``max_rows`` when there are more)."""
     cand = pd.read_parquet(
-        dataset / schema.CANDIDATES_PARQUET, columns=["candidate_id", "jid", "x", "y", "split"]
+        dataset / names.CANDIDATES_PARQUET, columns=["candidate_id", "jid", "x", "y", "split"]
     )
     if max_rows is not None and len(cand) > max_rows:
         cand = cand.sample(n=max_rows, random_state=seed).sort_index()
@@ -116,7 +117,7 @@ def _rows_per_second(fn, n_rows: int, *, min_seconds: float, repeats: int) -> di
 
 
 def records_arrow(dataset: Path, *, repeats: int) -> dict:
-    path = dataset / schema.CANDIDATES_PARQUET
+    path = dataset / names.CANDIDATES_PARQUET
     n = pq.read_metadata(path).num_rows
     n_cols = pq.read_metadata(path).num_columns
     res = {

@@ -1,6 +1,6 @@
-"""A small synthetic dataset in exactly the layout the builder writes (schema.py columns and dtypes).
+"""A small synthetic dataset in exactly the layout the builder writes (dataset/schema.py columns and dtypes).
 
-Columns come from schema.py: the ones this module does not know get random values of their dtype, so the
+Columns come from dataset/schema.py: the ones this module does not know get random values of their dtype, so the
 fixture follows schema changes.
 
 Six jobs: five good ones across two filters (60 candidates each) and one failed job without products,
@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 from rapid_croissant.science.splits import assign_splits
+from rapid_croissant.simulate import constants
 
 JOBS = ("jid001", "jid002", "jid003", "jid004", "jid005")
 FAILED_JOB = "jid006"
@@ -99,7 +101,7 @@ def _candidates(
         match_id=["-1" if t is pd.NA else t for t in chosen],
         label=[1 if m else int(rng.choice([0, -1])) for m in matched],
         injected=[bool(m and t.endswith("_inj")) for m, t in zip(matched, chosen, strict=True)],
-        image_filename=[f"{schema.IMAGES_DIR}/{jid}.npy"] * n,
+        image_filename=[f"{names.IMAGES_DIR}/{jid}.npy"] * n,
         detected_by=list(rng.choice(["zogy", "sfft", "both"], n)),
         x=rng.uniform(0, SHAPE[1] - 1, n),
         y=rng.uniform(0, SHAPE[0] - 1, n),
@@ -139,27 +141,27 @@ def _job_row(
         n_unknown=int((cands["label"] == -1).sum()),
         n_truth=len(truth),
         n_out_of_bounds=0,
-        image_filename=f"{schema.IMAGES_DIR}/{jid}.npy",
+        image_filename=f"{names.IMAGES_DIR}/{jid}.npy",
         error="",
     )
     return row
 
 
 def _write_arrays(root: Path, jid: str, rng: np.random.Generator) -> None:
-    for folder in (schema.IMAGES_DIR, schema.PSFS_DIR, schema.MASKS_DIR, schema.CATALOGS_DIR):
+    for folder in (names.IMAGES_DIR, names.PSFS_DIR, names.MASKS_DIR, names.CATALOGS_DIR):
         (root / folder).mkdir(parents=True, exist_ok=True)
     image = rng.random((*SHAPE, len(schema.CHANNELS)), dtype=np.float32)
-    np.save(root / schema.IMAGES_DIR / f"{jid}.npy", image)
+    np.save(root / names.IMAGES_DIR / f"{jid}.npy", image)
     psf = rng.random((PSF_SIZE, PSF_SIZE), dtype=np.float32)
-    np.save(root / schema.PSFS_DIR / f"{jid}.npy", psf / psf.sum())
+    np.save(root / names.PSFS_DIR / f"{jid}.npy", psf / psf.sum())
     mask = np.zeros(SHAPE, dtype=np.uint16)
     mask[:2, :] |= 1 << schema.CHANNELS.index("sfft_diff")
-    np.save(root / schema.MASKS_DIR / f"{jid}.npy", mask)
+    np.save(root / names.MASKS_DIR / f"{jid}.npy", mask)
     for name in CATALOGS:
         text = f"# {jid} {name}\nid xcentroid ycentroid flux\n" + "".join(
             f"{k} {k * 1.5:.2f} {k * 2.5:.2f} {k * 10.0}\n" for k in range(1, 6)
         )
-        (root / schema.CATALOGS_DIR / f"{jid}_{name}").write_text(text)
+        (root / names.CATALOGS_DIR / f"{jid}_{name}").write_text(text)
 
 
 def write_fake_dataset(root: str | Path, *, seed: int = 1) -> Path:
@@ -169,7 +171,7 @@ def write_fake_dataset(root: str | Path, *, seed: int = 1) -> Path:
     rng = np.random.default_rng(seed)
     cand_parts, truth_parts, job_rows = [], [], []
     for k, jid in enumerate(JOBS):
-        mjd, zpt = 62000.0 + 5.0 * k + 0.25, float(schema.zptmag_from_exptime(302.0))
+        mjd, zpt = 62000.0 + 5.0 * k + 0.25, float(constants.zptmag_from_exptime(302.0))
         truth = _truth(jid, rng, mjd, zpt)
         cands = _candidates(jid, truth, rng, mjd, zpt)
         truth_parts.append(truth)
@@ -184,21 +186,39 @@ def write_fake_dataset(root: str | Path, *, seed: int = 1) -> Path:
     candidates = _typed(candidates, schema.CANDIDATE_SCHEMA)
     truth = pd.concat(truth_parts, ignore_index=True)
     _write_tables(root, candidates, jobs, truth)
+    _write_physical(root)
     info = {"rapid_croissant_version": "0.1.0", "config": BUILD_CONFIG, "created": CREATED}
     (root / "build_info.json").write_text(json.dumps(info, indent=2))
     return root
 
 
+def _write_physical(root: Path) -> None:
+    """physical.parquet: a TAN WCS and the limits (0, 1) for every channel of each good job."""
+    from astropy.wcs import WCS
+
+    from rapid_croissant.pipeline.physical import job_physical, physical_frame
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [10.0, -45.0]
+    wcs.wcs.crpix = [SHAPE[1] / 2, SHAPE[0] / 2]
+    wcs.wcs.cdelt = [-3e-5, 3e-5]
+    limits = dict.fromkeys(schema.CHANNELS, (0.0, 1.0))
+    physical_frame([job_physical(jid, SHAPE, wcs, limits) for jid in JOBS]).to_parquet(
+        root / names.PHYSICAL_PARQUET, index=False
+    )
+
+
 def _write_tables(root: Path, candidates: pd.DataFrame, jobs: pd.DataFrame, truth: pd.DataFrame) -> None:
-    candidates.to_csv(root / schema.CANDIDATES_CSV, index=False)
-    candidates.to_parquet(root / schema.CANDIDATES_PARQUET, index=False)
+    candidates.to_csv(root / names.CANDIDATES_CSV, index=False)
+    candidates.to_parquet(root / names.CANDIDATES_PARQUET, index=False)
     for split in schema.SPLITS:
         part = candidates[candidates["split"] == split]
         part.to_parquet(root / f"candidates-{split}.parquet", index=False)
-    jobs.to_csv(root / schema.JOBS_CSV, index=False)
-    jobs.to_parquet(root / schema.JOBS_PARQUET, index=False)
-    truth.to_csv(root / schema.TRUTH_CSV, index=False)
-    truth.to_parquet(root / schema.TRUTH_PARQUET, index=False)
+    jobs.to_csv(root / names.JOBS_CSV, index=False)
+    jobs.to_parquet(root / names.JOBS_PARQUET, index=False)
+    truth.to_csv(root / names.TRUTH_CSV, index=False)
+    truth.to_parquet(root / names.TRUTH_PARQUET, index=False)
 
 
 def write_fake_dataset_with_croissant(root: str | Path, **publisher_values) -> tuple[Path, Path]:

@@ -14,14 +14,15 @@ from astropy.io import ascii, fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.io.catalogs import write_sextractor_catalog
+from rapid_croissant.simulate import constants
 
 SHAPE = (33, 33)
 FILTER = "H158"
 POINTING, SCA = 124, 5
 EXPTIME = 302.0
-ZPTMAG = schema.zptmag_from_exptime(EXPTIME)  # 2.5 log10(302 * 37570)
+ZPTMAG = constants.zptmag_from_exptime(EXPTIME)  # 2.5 log10(302 * 37570)
 MJD = 62336.204
 SFFT_FLOAT64 = ("sfft_diff", "sfft_scorr")  # SFFT dconv/cconv are float64 (§2.1)
 
@@ -61,8 +62,8 @@ def write_plane(path: Path, *, shape=SHAPE, dtype=np.float32, header=None, seed:
 def photutils_tables(*, n: int = 5, photutils3: bool = False, seed: int = 0) -> tuple[Table, Table]:
     """Finder and psfcat tables with the column names of photutils 2 (2025) or 3 (2026)."""
     rng = np.random.default_rng(seed)
-    finder_names = schema.FINDER_COLUMNS_2026 if photutils3 else schema.FINDER_COLUMNS_2025
-    psf_names = schema.PSFCAT_COLUMNS_2026 if photutils3 else schema.PSFCAT_COLUMNS_2025
+    finder_names = formats.FINDER_COLUMNS_2026 if photutils3 else formats.FINDER_COLUMNS_2025
+    psf_names = formats.PSFCAT_COLUMNS_2026 if photutils3 else formats.PSFCAT_COLUMNS_2025
     ids = np.arange(1, n + 1)
     finder = Table({name: rng.uniform(0.1, 30, n) for name in finder_names})
     finder[finder_names[0]] = ids
@@ -100,7 +101,7 @@ def write_injections(path: Path, rows) -> None:
 
 def write_ou_index(path: Path, rows) -> None:
     """galsim OutputCatalog.writeAscii layout (§5.2): '# ' + names centred in 16 chars; %16d/%16.8e/%16s rows."""
-    names = schema.OU_COLUMNS
+    names = formats.OU_COLUMNS
     dtypes = [(names[0], "i8")] + [(n, "f8") for n in names[1:-1]] + [(names[-1], "U16")]
     data = np.array([tuple(r) for r in rows], dtype=dtypes)
     header = "".join(f"{{{i}:^16}} " for i in range(len(names))).format(*names)
@@ -120,7 +121,7 @@ def make_job(
     root: Path,
     jid: str = "jid1",
     *,
-    era: str = schema.ERA_2025,
+    era: str = formats.ERA_2025,
     shape=SHAPE,
     sfft: bool = True,
     truth: bool = True,
@@ -129,17 +130,17 @@ def make_job(
     """A complete job folder of the given era; every product carries the science header (§2.3)."""
     job = root / jid
     job.mkdir(parents=True)
-    files = schema.FILES_BY_ERA[era]
+    files = formats.FILES_BY_ERA[era]
     header = science_header()
     if science_file:
         write_plane(job / f"{science_stem()}_inject_reformatted.fits", shape=shape, header=header)
     for i, (channel, name) in enumerate(files.channels.items()):
-        if channel in schema.ALGORITHM_CHANNELS["sfft"] and not sfft:
+        if channel in formats.SUBTRACTION_CHANNELS["sfft"] and not sfft:
             continue
-        size = (7, 7) if channel in schema.STAMP_CHANNELS else shape
+        size = (7, 7) if channel in formats.STAMP_CHANNELS else shape
         dtype = np.float64 if channel in SFFT_FLOAT64 else np.float32
         write_plane(job / name, shape=size, dtype=dtype, header=header, seed=i)
-    photutils3 = era == schema.ERA_2026
+    photutils3 = era == formats.ERA_2026
     write_photutils_pair(job, files.zogy_finder, files.zogy_psfcat, photutils3=photutils3, seed=1)
     write_sextractor_catalog(sextractor_frame(), job / files.zogy_sextractor)
     if sfft:

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
 
 SIZE = 96
 PSF_SIZE = 15
@@ -107,7 +108,7 @@ def _job_arrays(root: Path, jid: str, k: int, cands: pd.DataFrame, rng: np.rando
     mask = np.zeros((SIZE, SIZE), dtype=np.uint16)
     mask[:NAN_ROWS] |= 1 << schema.CHANNELS.index("sfft_diff")
     image[:NAN_ROWS, :, schema.CHANNELS.index("sfft_diff")] = 0.0
-    for folder, array in ((schema.IMAGES_DIR, image), (schema.PSFS_DIR, _psf(k)), (schema.MASKS_DIR, mask)):
+    for folder, array in ((names.IMAGES_DIR, image), (names.PSFS_DIR, _psf(k)), (names.MASKS_DIR, mask)):
         (root / folder).mkdir(parents=True, exist_ok=True)
         np.save(root / folder / f"{jid}.npy", array)
 
@@ -159,10 +160,10 @@ def write_ml_dataset(root: str | Path, *, seed: int = 0) -> Path:
             )
         )
     candidates = _typed(pd.concat(cand_parts, ignore_index=True), schema.CANDIDATE_SCHEMA)
-    candidates.to_parquet(root / schema.CANDIDATES_PARQUET, index=False)
+    candidates.to_parquet(root / names.CANDIDATES_PARQUET, index=False)
     for split in schema.SPLITS:
         candidates[candidates["split"] == split].to_parquet(root / f"candidates-{split}.parquet", index=False)
-    _typed(pd.DataFrame(jobs), schema.JOB_SCHEMA).to_parquet(root / schema.JOBS_PARQUET, index=False)
+    _typed(pd.DataFrame(jobs), schema.JOB_SCHEMA).to_parquet(root / names.JOBS_PARQUET, index=False)
     truth = _typed(pd.concat(truth_parts, ignore_index=True), schema.TRUTH_SCHEMA)
-    truth.to_parquet(root / schema.TRUTH_PARQUET, index=False)
+    truth.to_parquet(root / names.TRUTH_PARQUET, index=False)
     return root

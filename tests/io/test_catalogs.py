@@ -10,7 +10,7 @@ import pytest
 from astropy.io import ascii
 
 from io_fixtures import photutils_tables, sextractor_frame, write_photutils_pair
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import JobError, NoDetectionsWarning
 from rapid_croissant.io import (
     peek_catalog,
@@ -19,7 +19,7 @@ from rapid_croissant.io import (
     write_sextractor_catalog,
 )
 
-FINDER, PSFCAT = schema.FILES_2025.zogy_finder, schema.FILES_2025.zogy_psfcat
+FINDER, PSFCAT = formats.FILES_2025.zogy_finder, formats.FILES_2025.zogy_psfcat
 
 
 @pytest.fixture
@@ -43,9 +43,9 @@ def test_join_by_id_when_psfcat_rows_are_shuffled(job, photutils3):
     np.testing.assert_allclose(df["x_fit"] - df["xcentroid"], 0.25)  # the fixture's finder-to-fit offset
     assert df["id"].dtype == np.int64 and df["flags"].dtype == np.int64
     assert df["x_fit"].dtype == np.float64 and df["npix"].dtype == np.float64
-    assert set(schema.FINDER_REQUIRED + schema.PSFCAT_REQUIRED) <= set(df.columns)
+    assert set(formats.FINDER_REQUIRED + formats.PSFCAT_REQUIRED) <= set(df.columns)
     assert ("reduced_chi2" in df.columns) == photutils3
-    assert "npixfit" in df.columns and not set(schema.PHOTUTILS_RENAME) & set(df.columns)
+    assert "npixfit" in df.columns and not set(formats.PHOTUTILS_RENAME) & set(df.columns)
 
 
 def test_nan_values_and_unmatched_ids_are_logged_and_dropped(job, caplog):
@@ -68,13 +68,13 @@ def test_absent_or_empty_catalog_warns_and_gives_empty_frame(job, broken):
     if broken == "absent":
         target.unlink()
     elif broken == "header_only":
-        target.write_text(" ".join(schema.PSFCAT_COLUMNS_2026) + "\n")
+        target.write_text(" ".join(formats.PSFCAT_COLUMNS_2026) + "\n")
     else:
         target.write_text("")
     with pytest.warns(NoDetectionsWarning, match="jid5/diffimage_masked_psfcat.txt: catalog"):
         df = read_photutils_catalog(job / FINDER, target)
     assert df.empty
-    assert list(df.columns) == list(dict.fromkeys(schema.FINDER_REQUIRED + schema.PSFCAT_REQUIRED))
+    assert list(df.columns) == list(dict.fromkeys(formats.FINDER_REQUIRED + formats.PSFCAT_REQUIRED))
     assert df["id"].dtype == np.int64 and df["flags"].dtype == np.int64 and df["flux_fit"].dtype == np.float64
 
 
@@ -106,7 +106,7 @@ def test_non_numeric_or_duplicate_ids_raise(job):
 
 def test_peek_catalog_states(job):
     write_photutils_pair(job, FINDER, PSFCAT)
-    (job / "empty.txt").write_text(" ".join(schema.FINDER_COLUMNS_2026) + "\n")
+    (job / "empty.txt").write_text(" ".join(formats.FINDER_COLUMNS_2026) + "\n")
     assert peek_catalog(job / FINDER, kind="finder") is True
     assert peek_catalog(job / "empty.txt", kind="finder") is False
     assert peek_catalog(job / "absent.txt", kind="psfcat") is None
@@ -130,7 +130,7 @@ def test_read_sextractor_real_style_header_with_vectors(job):
     expected = ["NUMBER", "FLAGS", "XWIN_IMAGE", "YWIN_IMAGE"]
     expected += [f"MAG_APER_{k}" for k in range(1, 7)] + [f"FLUX_RADIUS_{k}" for k in range(1, 8)]
     assert list(df.columns) == expected
-    assert set(df.columns) <= set(schema.sextractor_columns())
+    assert set(df.columns) <= set(formats.sextractor_columns())
     assert df["XWIN_IMAGE"].tolist() == [100.4872, 4089.0]  # 1-based, as in the file
     assert df["MAG_APER_1"].tolist() == [-1.1, -2.1] and np.isnan(df.loc[1, "MAG_APER_6"])
     assert df["FLUX_RADIUS_7"].tolist() == [1.7, 2.7]
@@ -170,8 +170,8 @@ def test_sextractor_missing_columns_raise_and_empty_warns(job):
     write_sextractor_catalog(sextractor_frame(0), path)
     with pytest.warns(NoDetectionsWarning, match="diffimage_masked.txt: catalog has no rows"):
         empty = read_sextractor_catalog(path)
-    assert empty.empty and set(schema.SEXTRACTOR_REQUIRED) <= set(empty.columns)
+    assert empty.empty and set(formats.SEXTRACTOR_REQUIRED) <= set(empty.columns)
     assert empty["XWIN_IMAGE"].dtype == np.float64
     with pytest.warns(NoDetectionsWarning, match="jid5/absent.txt: catalog is absent"):
         absent = read_sextractor_catalog(job / "absent.txt")
-    assert list(absent.columns) == list(schema.SEXTRACTOR_REQUIRED)
+    assert list(absent.columns) == list(formats.SEXTRACTOR_REQUIRED)

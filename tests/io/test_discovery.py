@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import ConfigError
 from rapid_croissant.io import detect_era, discover_jobs
 
@@ -38,12 +38,12 @@ def test_detect_era_from_zogy_prefixed_products(tmp_path):
     old, new, cat_only = (tmp_path / n for n in ("old", "new", "cat_only"))
     for d in (old, new, cat_only):
         d.mkdir()
-    for name in schema.FILES_2025.channels.values():
+    for name in formats.FILES_2025.channels.values():
         (old / name).touch()
         (new / name).touch()
-    (new / schema.FILES_2026.channels["zogy_diff"]).touch()
-    (cat_only / schema.FILES_2026.zogy_psfcat).touch()  # ZOGY image missing, its 2026 catalog present
-    assert detect_era(old) == schema.ERA_2025
-    assert detect_era(new) == schema.ERA_2026
-    assert detect_era(cat_only) == schema.ERA_2026
-    assert detect_era(tmp_path / "empty_or_missing") == schema.ERA_2025
+    (new / formats.FILES_2026.channels["zogy_diff"]).touch()
+    (cat_only / formats.FILES_2026.zogy_psfcat).touch()  # ZOGY image missing, its 2026 catalog present
+    assert detect_era(old) == formats.ERA_2025
+    assert detect_era(new) == formats.ERA_2026
+    assert detect_era(cat_only) == formats.ERA_2026
+    assert detect_era(tmp_path / "empty_or_missing") == formats.ERA_2025

@@ -9,7 +9,7 @@ import pytest
 from astropy.io import fits
 
 from io_fixtures import EXPTIME, FILTER, MJD, SCA, ZPTMAG, make_job, science_header, science_stem, write_plane
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import JobError
 from rapid_croissant.io import check_plane_file, read_header_facts, read_plane, read_plane_shape
 
@@ -92,13 +92,13 @@ def test_header_facts_from_reformatted_science_image(tmp_path):
 def test_header_facts_fall_back_to_products_when_science_file_missing(tmp_path):
     job = make_job(tmp_path, science_file=False)
     facts = read_header_facts(job)
-    assert facts.source == schema.FILES_2025.channels["sci"]
+    assert facts.source == formats.FILES_2025.channels["sci"]
     assert facts.filter == FILTER and facts.zptmag == pytest.approx(ZPTMAG)
 
 
 def test_header_facts_take_each_keyword_from_the_first_header_having_it(tmp_path):
-    job = make_job(tmp_path, era=schema.ERA_2026)
-    files = schema.FILES_2026
+    job = make_job(tmp_path, era=formats.ERA_2026)
+    files = formats.FILES_2026
     # science file without ZPTMAG; bkg_subbed absent; the zogy_-prefixed diff has another ZPTMAG
     write_plane(job / f"{science_stem()}_inject_reformatted.fits", header=science_header(zptmag=None))
     (job / files.channels["sci"]).unlink()
@@ -111,7 +111,7 @@ def test_header_facts_take_each_keyword_from_the_first_header_having_it(tmp_path
 
 def test_filter_from_file_name_when_no_header_has_it(tmp_path):
     job = make_job(tmp_path, science_file=False)
-    for name in schema.FILES_2025.channels.values():
+    for name in formats.FILES_2025.channels.values():
         write_plane(job / name, header=science_header(filter_name=None))
     facts = read_header_facts(job)
     assert facts.filter == FILTER  # from Roman_TDS_index_H158_... / ..._H158_..._lite_inject.txt

@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 
 from io_fixtures import FILTER, make_job, science_header, science_stem, write_plane
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import ConfigError, JobError
 from rapid_croissant.io import JobProblem, check_job, open_job, read_plane
 
 
-@pytest.mark.parametrize("era", schema.ERAS)
+@pytest.mark.parametrize("era", formats.ERAS)
 def test_open_job_of_each_era(tmp_path, era):
     path = make_job(tmp_path, "jid314", era=era, shape=(33, 35))
     job = open_job(path)
-    files = schema.FILES_BY_ERA[era]
+    files = formats.FILES_BY_ERA[era]
     assert (job.jid, job.era, job.files, job.shape) == ("jid314", era, files, (33, 35))
     assert job.has_zogy and job.has_sfft and all(job.channels_present.values())
     assert job.header.filter == FILTER
@@ -42,17 +42,17 @@ def test_open_job_refuses_unusable_jobs(tmp_path):
     with pytest.raises(JobError, match="jid0: job folder does not exist"):
         open_job(tmp_path / "jid0")
     path = make_job(tmp_path, "jid1")
-    (path / schema.FILES_2025.channels["ref"]).unlink()
-    with pytest.raises(JobError, match=f"jid1/{schema.FILES_2025.channels['ref']}: missing"):
+    (path / formats.FILES_2025.channels["ref"]).unlink()
+    with pytest.raises(JobError, match=f"jid1/{formats.FILES_2025.channels['ref']}: missing"):
         open_job(path)
     path = make_job(tmp_path, "jid2", sfft=False)
-    (path / schema.FILES_2025.channels["psf"]).unlink()
+    (path / formats.FILES_2025.channels["psf"]).unlink()
     with pytest.raises(JobError, match="jid2: neither the ZOGY nor the SFFT"):
         open_job(path)
 
 
 def test_check_job_of_clean_jobs_is_empty(tmp_path):
-    for era in schema.ERAS:
+    for era in formats.ERAS:
         assert check_job(make_job(tmp_path / era, era=era)) == []
 
 
@@ -62,17 +62,17 @@ def test_check_job_sfft_missing_is_only_warnings(tmp_path):
     missing_fits = {
         p.file for p in problems if "SFFT products missing: job will be built from ZOGY alone" in p.message
     }
-    assert missing_fits == {schema.FILES_2025.channels[c] for c in schema.ALGORITHM_CHANNELS["sfft"]}
+    assert missing_fits == {formats.FILES_2025.channels[c] for c in formats.SUBTRACTION_CHANNELS["sfft"]}
     absent = {p.file for p in problems if "catalog absent" in p.message}
     assert absent == {
-        schema.FILES_2025.sfft_finder,
-        schema.FILES_2025.sfft_psfcat,
-        schema.FILES_2025.sfft_sextractor,
+        formats.FILES_2025.sfft_finder,
+        formats.FILES_2025.sfft_psfcat,
+        formats.FILES_2025.sfft_sextractor,
     }
 
 
 def test_check_job_lists_every_problem_at_once(tmp_path):
-    files = schema.FILES_2025
+    files = formats.FILES_2025
     path = make_job(tmp_path, "jid77", truth=False)
     scorr = path / files.channels["zogy_scorr"]
     scorr.write_bytes(scorr.read_bytes()[:4000])  # truncated
@@ -115,9 +115,9 @@ def test_check_job_lists_every_problem_at_once(tmp_path):
 def test_check_job_reports_missing_header_facts(tmp_path):
     path = make_job(tmp_path, "jid78", science_file=False, truth=False)
     no_facts = science_header(filter_name=None, zptmag=None)
-    for channel, name in schema.FILES_2025.channels.items():
+    for channel, name in formats.FILES_2025.channels.items():
         write_plane(
-            path / name, shape=(7, 7) if channel in schema.STAMP_CHANNELS else (33, 33), header=no_facts
+            path / name, shape=(7, 7) if channel in formats.STAMP_CHANNELS else (33, 33), header=no_facts
         )
     messages = {p.message: p for p in check_job(path)}
     assert {"no FILTER in any header or file name", "no ZPTMAG in any header: truth AB mags unknown"} <= set(
@@ -125,7 +125,7 @@ def test_check_job_reports_missing_header_facts(tmp_path):
     )
     assert messages["no ZPTMAG in any header: truth AB mags unknown"].severity == "warning"
     assert (
-        messages["no ZPTMAG in any header: truth AB mags unknown"].file == schema.FILES_2025.channels["sci"]
+        messages["no ZPTMAG in any header: truth AB mags unknown"].file == formats.FILES_2025.channels["sci"]
     )
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from io_fixtures import INJECTION_ROWS, OU_ROWS, write_injections, write_ou_index
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import JobError
 from rapid_croissant.io import find_truth_files, read_injections, read_ou_index
 
@@ -86,7 +86,7 @@ def test_ou_index_in_galsim_layout(job):
     assert df["mag"].tolist() == [9.0, 12.0]
     np.testing.assert_allclose(df["mag_ab"], [9.0 + H158_ZPTMAG, 12.0 + H158_ZPTMAG])  # mag is AB - ZPTMAG
     assert df["obj_type"].tolist() == ["transient", "transient"]
-    assert list(df.columns) == [*schema.OU_COLUMNS[:-1], "mag_ab", "obj_type"]
+    assert list(df.columns) == [*formats.OU_COLUMNS[:-1], "mag_ab", "obj_type"]
 
 
 def test_ou_index_all_types_origin_zero_and_unknown_zptmag(job):

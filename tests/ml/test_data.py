@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ml_fixtures import NO_TRUTH_JOB, write_ml_dataset
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
 from rapid_croissant.errors import RapidCroissantError
 from rapid_croissant.ml.composition import composition, format_composition
 from rapid_croissant.ml.data import (

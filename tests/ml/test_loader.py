@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ml_fixtures import EDGE_XY, NAN_ROWS, PSF_SIZE, SIZE, write_ml_dataset
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
 from rapid_croissant.ml.data import feature_matrix, load_tables, select_candidates, split_rows
 from rapid_croissant.ml.loader import (
     CutoutDataset,

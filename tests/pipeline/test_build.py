@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rapid_croissant import schema
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.dataset import schema
 from rapid_croissant.pipeline.pipeline import build_dataset
 from rapid_croissant.simulate.core import load_answer_key
 from rapid_croissant.simulate.score import score_labels
@@ -33,7 +33,7 @@ def test_layout_and_seed_columns(built_dataset):
     ):
         assert (built_dataset / name).is_file(), name
     csv = pd.read_csv(built_dataset / "candidates.csv")
-    assert tuple(csv.columns) == schema.candidate_columns()
+    assert tuple(csv.columns) == schema.CANDIDATE_COLUMNS
     assert tuple(csv.columns[: len(schema.SEED_CORE_COLUMNS)]) == schema.SEED_CORE_COLUMNS
     cand = pd.read_parquet(built_dataset / "candidates.parquet")
     assert cand["candidate_id"].is_unique

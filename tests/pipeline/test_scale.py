@@ -75,7 +75,7 @@ def test_cutout_store_matches_the_full_frame_cutouts(serial_build, dtype, tol):
     import numpy as np
     import pandas as pd
 
-    from rapid_croissant import schema
+    from rapid_croissant.dataset import schema
     from rapid_croissant.dataset.cutouts import CutoutStore
     from rapid_croissant.ml.loader import precompute_cutouts
     from rapid_croissant.pipeline.cutout_store import write_cutout_store
@@ -95,7 +95,7 @@ def test_cutout_store_matches_the_full_frame_cutouts(serial_build, dtype, tol):
         assert got.shape == ref.shape
         assert np.abs(got - ref).max() <= tol
         assert np.array_equal(got[:, -1], ref[:, -1])
-    from rapid_croissant.pipeline.validate import validate_dataset
+    from rapid_croissant.dataset.validate import validate_dataset
     from rapid_croissant.writers.croissant import write_croissant
 
     write_croissant(serial_build)  # the store is described (with sha256) in the images manifest

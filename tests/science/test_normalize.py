@@ -9,7 +9,7 @@ import pytest
 from astropy.visualization import ZScaleInterval
 from scipy import ndimage
 
-from rapid_croissant.schema import CHANNELS, STAMP_CHANNELS
+from rapid_croissant.formats import CHANNELS, STAMP_CHANNELS
 from rapid_croissant.science.normalize import (
     channel_bit,
     nan_mask_bits,

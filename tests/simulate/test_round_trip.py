@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rapid_croissant import io, schema
+from rapid_croissant import formats, io
 from rapid_croissant.errors import NoDetectionsWarning
 from rapid_croissant.simulate.core import load_answer_key
 
@@ -55,7 +55,7 @@ def test_catalog_rows_round_trip(era_fixture, request):
         np.testing.assert_allclose(
             cat[["x_fit", "y_fit"]].to_numpy(), ref[["x_fit", "y_fit"]].to_numpy(), atol=1e-4
         )
-        assert set(schema.FINDER_REQUIRED) <= set(cat.columns)
+        assert set(formats.FINDER_REQUIRED) <= set(cat.columns)
         assert ("reduced_chi2" in cat.columns) == (era_fixture == "sim_2026")
 
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from astropy.io import fits
 
-from rapid_croissant import schema
+from rapid_croissant import formats
+from rapid_croissant.simulate import constants
 from rapid_croissant.simulate.core import ANSWER_KEY_DIR, load_answer_key, simulate_jobs
 from rapid_croissant.simulate.defects import DEFECT_KINDS
 
@@ -33,7 +34,7 @@ def test_same_arguments_give_identical_bytes(tmp_path):
 
 def test_products_have_rapid_shapes_dtypes_and_headers(sim_2025):
     job = sim_2025 / "jid1001"
-    files = schema.FILES_2025
+    files = formats.FILES_2025
     shape = (schema_size := 513, schema_size)
     for ch, name in files.channels.items():
         with fits.open(job / name) as hdul:
@@ -45,11 +46,11 @@ def test_products_have_rapid_shapes_dtypes_and_headers(sim_2025):
             expect = np.float64 if ch in ("sfft_diff", "sfft_scorr") else np.float32
             assert data.dtype == np.dtype(expect).newbyteorder(">"), name
     sci = next(job.glob("*_reformatted.fits"))
-    assert schema.SCIENCE_HEADER_PATTERN.match(sci.name)
+    assert formats.SCIENCE_HEADER_PATTERN.match(sci.name)
     hdr = fits.getheader(sci)
-    for key in schema.HEADER_KEYWORDS:
+    for key in formats.HEADER_KEYWORDS:
         assert key in hdr
-    assert hdr["ZPTMAG"] == pytest.approx(schema.zptmag_from_exptime(hdr["EXPTIME"]), abs=1e-5)
+    assert hdr["ZPTMAG"] == pytest.approx(constants.zptmag_from_exptime(hdr["EXPTIME"]), abs=1e-5)
     # RAPID's appended last row and column hold one constant
     raw = fits.getdata(sci)
     assert np.ptp(raw[-1, :]) == 0 and np.ptp(raw[:, -1]) == 0
@@ -58,7 +59,7 @@ def test_products_have_rapid_shapes_dtypes_and_headers(sim_2025):
 def test_masks_follow_rapid_conventions(sim_2025):
     job = sim_2025 / "jid1001"
     cov = fits.getdata(job / "awaicgen_output_mosaic_cov_map_resampled.fits")
-    ref = fits.getdata(job / schema.FILES_2025.channels["ref"])
+    ref = fits.getdata(job / formats.FILES_2025.channels["ref"])
     zd = fits.getdata(job / "diffimage_masked.fits")
     sd = fits.getdata(job / "sfftdiffimage_dconv_masked.fits")
     unc = fits.getdata(job / "diffimage_uncert_masked.fits")
@@ -69,12 +70,12 @@ def test_masks_follow_rapid_conventions(sim_2025):
 
 def test_catalog_formats_of_both_eras(sim_2025, sim_2026):
     head25 = (sim_2025 / "jid1001" / "diffimage_masked_psfcat.txt").read_text().splitlines()[0].split()
-    assert tuple(head25) == schema.PSFCAT_COLUMNS_2025
+    assert tuple(head25) == formats.PSFCAT_COLUMNS_2025
     fhead25 = (sim_2025 / "jid1001" / "sfftdiffimage_masked_psfcat_finder.txt").read_text().splitlines()[0]
-    assert tuple(fhead25.split()) == schema.FINDER_COLUMNS_2025
+    assert tuple(fhead25.split()) == formats.FINDER_COLUMNS_2025
     job26 = sim_2026 / "jid1001"
     assert tuple((job26 / "zogy_diffimage_masked_psfcat.txt").read_text().split("\n")[0].split()) == (
-        schema.PSFCAT_COLUMNS_2026
+        formats.PSFCAT_COLUMNS_2026
     )
     assert (job26 / "zogy_diffimage_masked.fits").exists() and not (job26 / "diffimage_masked.fits").exists()
     assert (job26 / "sfftdiffpsf.fits").exists() and (job26 / "zogy_diffimage_masked_psfcat.parquet").exists()
@@ -83,16 +84,16 @@ def test_catalog_formats_of_both_eras(sim_2025, sim_2026):
 def test_truth_files_are_one_based_in_rapid_layout(sim_2025):
     key = load_answer_key(sim_2025)
     job = sim_2025 / "jid1001"
-    inj_file = next(p for p in job.iterdir() if schema.INJECTION_PATTERN.match(p.name))
+    inj_file = next(p for p in job.iterdir() if formats.INJECTION_PATTERN.match(p.name))
     lines = inj_file.read_text().splitlines()
-    assert lines[0].split() == list(schema.INJECTION_COLUMNS)
+    assert lines[0].split() == list(formats.INJECTION_COLUMNS)
     xy = np.array([[float(v) for v in line.split()[:2]] for line in lines[1:]])
     truth = key.truth[(key.truth.jid == "jid1001") & (key.truth.kind == "injection")]
     np.testing.assert_allclose(xy, truth[["x", "y"]].to_numpy() + 1.0)
-    ou_file = next(p for p in job.iterdir() if schema.OU_INDEX_PATTERN.match(p.name))
+    ou_file = next(p for p in job.iterdir() if formats.OU_INDEX_PATTERN.match(p.name))
     header = ou_file.read_text().splitlines()[0]
-    assert header.startswith("#") and header[1:].split() == list(schema.OU_COLUMNS)
-    assert len(header) == 1 + 16 * len(schema.OU_COLUMNS) + len(schema.OU_COLUMNS) - 1
+    assert header.startswith("#") and header[1:].split() == list(formats.OU_COLUMNS)
+    assert len(header) == 1 + 16 * len(formats.OU_COLUMNS) + len(formats.OU_COLUMNS) - 1
 
 
 def test_defects_and_clutter_are_written(sim_2025):
@@ -101,7 +102,7 @@ def test_defects_and_clutter_are_written(sim_2025):
     assert set(kinds) == set(DEFECT_KINDS)
     assert not (sim_2025 / kinds["sfft_failed"] / "sfftdiffimage_dconv_masked.fits").exists()
     assert not any(
-        schema.INJECTION_PATTERN.match(p.name) or schema.OU_INDEX_PATTERN.match(p.name)
+        formats.INJECTION_PATTERN.match(p.name) or formats.OU_INDEX_PATTERN.match(p.name)
         for p in (sim_2025 / kinds["no_truth"]).iterdir()
     )
     assert (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from rapid_croissant.dataset import layout as names
+
 
 @click.command("croissant")
 @click.option(
@@ -21,7 +23,7 @@ import click
     "--output",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Where to write the Croissant file [default: DATASET_DIR/croissant.json].",
+    help=f"Where to write the Croissant file [default: DATASET_DIR/{names.CROISSANT_JSON}].",
 )
 @click.option(
     "--config",

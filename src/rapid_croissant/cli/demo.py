@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from rapid_croissant.dataset import Layout
+
 
 def _step(title: str) -> None:
     click.secho(f"\n== {title}", bold=True)
@@ -64,9 +66,9 @@ def _headline(comparison: dict) -> list[str]:
 def command(out_dir, n, size, seed, epochs, n_boot):
     """Simulate RAPID jobs and run the whole pipeline on them, printing where everything is."""
     from rapid_croissant.config import BuildConfig
+    from rapid_croissant.dataset.validate import validate_dataset
     from rapid_croissant.ml.compare import compare
     from rapid_croissant.pipeline.pipeline import build_dataset
-    from rapid_croissant.pipeline.validate import validate_dataset
     from rapid_croissant.report.card import write_dataset_card
     from rapid_croissant.report.page import write_report
     from rapid_croissant.simulate.core import simulate_jobs
@@ -102,8 +104,9 @@ def command(out_dir, n, size, seed, epochs, n_boot):
     report = write_report(dataset, comparison=comp_json)
     _step("6/6 done")
     click.echo(
-        f"simulated jobs : {jobs_dir}\ndataset        : {dataset}\nCroissant      : {dataset / 'croissant.json'}\n"
-        f"dataset card   : {dataset / 'DATASET_CARD.md'}\ncomparison     : {comp_dir / 'comparison.md'}\n"
+        f"simulated jobs : {jobs_dir}\ndataset        : {dataset}\n"
+        f"Croissant      : {Layout(dataset).croissant_json}\n"
+        f"dataset card   : {Layout(dataset).dataset_card}\ncomparison     : {comp_dir / 'comparison.md'}\n"
         f"report         : {report}"
     )
     click.echo("\nHeadline, ZOGY vs SFFT (test jobs, 95 % job-bootstrap intervals):")

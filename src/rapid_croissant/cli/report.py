@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from rapid_croissant.dataset import layout as names
+
 
 @click.command("report")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
@@ -14,9 +16,15 @@ import click
     help="comparison.json (or its folder) from `rapid-croissant compare` [default: DATASET/comparison/].",
 )
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), default=None, help="[default: DATASET/report.html]"
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"[default: DATASET/{names.REPORT_HTML}]",
 )
-@click.option("--card/--no-card", default=True, show_default=True, help="Also (re)write DATASET_CARD.md.")
+@click.option(
+    "--card/--no-card", default=True, show_default=True, help=f"Also (re)write {names.DATASET_CARD}."
+)
 def command(dataset, comparison, output, card):
     """Write report.html (composition, cutout gallery, ROC, completeness, false positives, comparison)."""
     from rapid_croissant.report.card import write_dataset_card

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 
 
 @click.command("simulate")
@@ -37,8 +37,8 @@ from rapid_croissant import schema
 )
 @click.option(
     "--era",
-    type=click.Choice(schema.ERAS),
-    default=schema.ERA_2025,
+    type=click.Choice(formats.ERAS),
+    default=formats.ERA_2025,
     show_default=True,
     help="Product era: 2025 names/photutils-2 columns, or 2026 zogy_ names/photutils-3 columns.",
 )

@@ -9,6 +9,8 @@ import time
 
 import click
 
+from rapid_croissant.dataset import layout as names
+
 
 class _DropLibraryInfo(logging.Filter):
     """mlcroissant logs every operation at INFO on the root and absl loggers: keep only their warnings."""
@@ -36,7 +38,7 @@ def _quiet_mlcroissant():
     "croissant_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Croissant file to check [default: DATASET_DIR/croissant.json].",
+    help=f"Croissant file to check [default: DATASET_DIR/{names.CROISSANT_JSON}].",
 )
 @click.option("--no-hashes", is_flag=True, help="Compare file sizes only, do not recompute sha256.")
 @click.option(
@@ -44,7 +46,7 @@ def _quiet_mlcroissant():
 )
 def command(dataset_dir, croissant_path, no_hashes, no_mlcroissant):
     """Check keys, jobs, splits, manifests, tensors and the Croissant file; exit 1 on any problem."""
-    from rapid_croissant.pipeline.validate import validate_dataset
+    from rapid_croissant.dataset.validate import validate_dataset
 
     t0 = time.perf_counter()
     with _quiet_mlcroissant():

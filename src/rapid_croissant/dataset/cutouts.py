@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 
 __all__ = ["GET_CHUNK", "VALID_SETS", "CutoutStore"]

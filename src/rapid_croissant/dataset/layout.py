@@ -27,13 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rapid_croissant.science.vocabulary import SPLITS
+
 __all__ = [
     "SPLITS",
     "Layout",
 ]
 
-#: The dataset's splits, in order.
-SPLITS = ("train", "val", "test")
 
 IMAGES_DIR = "images"
 MASKS_DIR = "masks"

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 
 __all__ = [

@@ -7,7 +7,7 @@ transient_candidates field description) and the trainer takes its feature list f
 
 from __future__ import annotations
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
 
 __all__ = ["ROLES", "ROLE_DESCRIPTIONS", "check_roles", "features", "per_algorithm_features", "role_of"]
 
@@ -21,7 +21,7 @@ ROLE_DESCRIPTIONS = {
     "zero point, split): context for analysis, not a model input by default",
 }
 
-_ALGS = schema.ALGORITHMS
+_ALGS = schema.SUBTRACTIONS
 _PER_ALG = (*schema.SEED_FEATURES, *schema.FIT_FEATURES)
 
 #: Role of every column of the candidates tables, in schema order.

@@ -17,7 +17,7 @@ import pandas as pd
 from astropy.io import ascii
 from astropy.io.ascii import InconsistentTableError
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import JobError, NoDetectionsWarning
 
 logger = logging.getLogger(__name__)
@@ -26,16 +26,16 @@ _INT_COLUMNS = ("id", "flags", "NUMBER", "FLAGS")
 
 
 def _internal(names) -> tuple[str, ...]:
-    return tuple(schema.PHOTUTILS_RENAME.get(n, n) for n in names)
+    return tuple(formats.PHOTUTILS_RENAME.get(n, n) for n in names)
 
 
 #: psfcat columns we keep (internal names, 2026 order, plus any 2025-only ones).
 _PSFCAT_KNOWN = tuple(
-    dict.fromkeys(_internal(schema.PSFCAT_COLUMNS_2026) + _internal(schema.PSFCAT_COLUMNS_2025))
+    dict.fromkeys(_internal(formats.PSFCAT_COLUMNS_2026) + _internal(formats.PSFCAT_COLUMNS_2025))
 )
-_PHOTUTILS_ORDER = tuple(dict.fromkeys(schema.FINDER_REQUIRED + _PSFCAT_KNOWN))
+_PHOTUTILS_ORDER = tuple(dict.fromkeys(formats.FINDER_REQUIRED + _PSFCAT_KNOWN))
 _VECTOR_LENGTHS = {
-    m[1]: int(m[2]) for p in schema.SEXTRACTOR_PARAMETERS if (m := re.fullmatch(r"(\w+)\((\d+)\)", p))
+    m[1]: int(m[2]) for p in formats.SEXTRACTOR_PARAMETERS if (m := re.fullmatch(r"(\w+)\((\d+)\)", p))
 }
 
 
@@ -86,7 +86,7 @@ def _load_photutils(path: Path, required, keep, owner: Path) -> pd.DataFrame | N
         return pd.DataFrame()
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise JobError(owner, path, f"unreadable catalog ({exc})") from exc
-    raw = raw.rename(columns=schema.PHOTUTILS_RENAME)
+    raw = raw.rename(columns=formats.PHOTUTILS_RENAME)
     _require(raw.columns, required, path, owner)
     df = _typed(raw[[c for c in keep if c in raw.columns]], path, owner)
     if (n_dup := int(df["id"].duplicated().sum())) > 0:
@@ -118,20 +118,20 @@ def read_photutils_catalog(
     """Finder and PSF-fit catalogs of one algorithm joined on ``id``: one row per detection, internal names."""
     finder_path, psfcat_path = Path(finder_path), Path(psfcat_path)
     owner = _owner(finder_path, job)
-    finder = _load_photutils(finder_path, schema.FINDER_REQUIRED, schema.FINDER_REQUIRED, owner)
-    psfcat = _load_photutils(psfcat_path, schema.PSFCAT_REQUIRED, _PSFCAT_KNOWN, owner)
+    finder = _load_photutils(finder_path, formats.FINDER_REQUIRED, formats.FINDER_REQUIRED, owner)
+    psfcat = _load_photutils(psfcat_path, formats.PSFCAT_REQUIRED, _PSFCAT_KNOWN, owner)
     usable = True
     for path, table in ((finder_path, finder), (psfcat_path, psfcat)):
         if table is None or table.empty:
             _warn_no_detections(owner, path, "catalog is absent" if table is None else "catalog has no rows")
             usable = False
     if not usable:
-        return _empty_frame(dict.fromkeys(schema.FINDER_REQUIRED + schema.PSFCAT_REQUIRED))
+        return _empty_frame(dict.fromkeys(formats.FINDER_REQUIRED + formats.PSFCAT_REQUIRED))
     return _join_on_id(finder, psfcat, owner, psfcat_path)
 
 
 def _schema_vector_names(columns) -> dict[str, str]:
-    """astropy names a vector NAME, NAME_1, ...; schema.sextractor_columns() names it NAME_1, NAME_2, ..."""
+    """astropy names a vector NAME, NAME_1, ...; formats.sextractor_columns() names it NAME_1, NAME_2, ..."""
     mapping = {}
     for name in _VECTOR_LENGTHS:
         if name in columns:
@@ -144,19 +144,19 @@ def _schema_vector_names(columns) -> dict[str, str]:
 
 
 def read_sextractor_catalog(path: str | Path, *, job: str | Path | None = None) -> pd.DataFrame:
-    """A SExtractor ASCII_HEAD catalog; ``*_IMAGE`` positions stay 1-based (schema.SEXTRACTOR_ORIGIN)."""
+    """A SExtractor ASCII_HEAD catalog; ``*_IMAGE`` positions stay 1-based (formats.SEXTRACTOR_ORIGIN)."""
     path = Path(path)
     owner = _owner(path, job)
     if not path.is_file() or path.stat().st_size == 0:
         _warn_no_detections(owner, path, "catalog is absent" if not path.is_file() else "catalog is empty")
-        return _empty_frame(schema.SEXTRACTOR_REQUIRED)
+        return _empty_frame(formats.SEXTRACTOR_REQUIRED)
     try:
         table = ascii.read(path, format="sextractor", guess=False)
     except (InconsistentTableError, ValueError, OSError, UnicodeDecodeError) as exc:
         raise JobError(owner, path, f"unreadable SExtractor catalog ({exc})") from exc
     df = table.to_pandas()
     df = df.rename(columns=_schema_vector_names(df.columns))
-    _require(df.columns, schema.SEXTRACTOR_REQUIRED, path, owner)
+    _require(df.columns, formats.SEXTRACTOR_REQUIRED, path, owner)
     df = _typed(df, path, owner)
     if df.empty:
         _warn_no_detections(owner, path, "catalog has no rows")
@@ -212,11 +212,11 @@ def _sextractor_header(columns: list[str]) -> list[str]:
 
 
 def write_sextractor_catalog(df: pd.DataFrame, path: str | Path) -> None:
-    """Write ``df`` (a subset of schema.sextractor_columns()) as a SExtractor ASCII_HEAD catalog."""
-    known = schema.sextractor_columns()
+    """Write ``df`` (a subset of formats.sextractor_columns()) as a SExtractor ASCII_HEAD catalog."""
+    known = formats.sextractor_columns()
     unknown = [c for c in df.columns if c not in known]
     if unknown:
-        raise ValueError(f"write_sextractor_catalog: columns not in schema.sextractor_columns(): {unknown}")
+        raise ValueError(f"write_sextractor_catalog: columns not in formats.sextractor_columns(): {unknown}")
     columns = [c for c in known if c in df.columns]
     header = "\n".join(_sextractor_header(columns)) + "\n"
     body = df[columns].to_csv(sep=" ", header=False, index=False, na_rep="nan", lineterminator="\n")
@@ -255,9 +255,9 @@ def peek_catalog(path: str | Path, *, kind: str, job: str | Path | None = None) 
         return False
     if kind == "sextractor":
         names = [m[1] for line in header if (m := re.match(r"^#\s*\d+\s+([-\w]+)", line))]
-        required = schema.SEXTRACTOR_REQUIRED
+        required = formats.SEXTRACTOR_REQUIRED
     else:
         names = _internal(header[0].split())
-        required = {"finder": schema.FINDER_REQUIRED, "psfcat": schema.PSFCAT_REQUIRED}[kind]
+        required = {"finder": formats.FINDER_REQUIRED, "psfcat": formats.PSFCAT_REQUIRED}[kind]
     _require(names, required, path, owner)
     return has_rows

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def discover_jobs(input_dir: str | Path) -> list[Path]:
         raise ConfigError(f"input_dir {str(root)!r} does not exist")
     if not root.is_dir():
         raise ConfigError(f"input_dir {str(root)!r} is not a directory")
-    jobs = [p for p in root.iterdir() if p.is_dir() and schema.JOB_DIR_PATTERN.match(p.name)]
+    jobs = [p for p in root.iterdir() if p.is_dir() and formats.JOB_DIR_PATTERN.match(p.name)]
     skipped = sum(1 for p in root.iterdir() if p.name.startswith("jid")) - len(jobs)
     if skipped:
         logger.debug("%s: %d jid-like entries are not job folders and were skipped", root, skipped)
@@ -35,14 +35,14 @@ def discover_jobs(input_dir: str | Path) -> list[Path]:
 
 def _era_2026_markers() -> tuple[str, ...]:
     """File names that exist only in the 2026 era: the zogy_-prefixed ZOGY products (§1)."""
-    old = set(schema.FILES_2025.channels.values()) | set(schema.FILES_2025.catalogs.values())
-    new = [schema.FILES_2026.channels["zogy_diff"], *schema.FILES_2026.catalogs.values()]
+    old = set(formats.FILES_2025.channels.values()) | set(formats.FILES_2025.catalogs.values())
+    new = [formats.FILES_2026.channels["zogy_diff"], *formats.FILES_2026.catalogs.values()]
     return tuple(name for name in new if name not in old)
 
 
 def detect_era(job_dir: str | Path) -> str:
-    """``schema.ERA_2026`` when the job holds zogy_-prefixed ZOGY products, else ``schema.ERA_2025``."""
+    """``formats.ERA_2026`` when the job holds zogy_-prefixed ZOGY products, else ``formats.ERA_2025``."""
     job = Path(job_dir)
     if any((job / name).is_file() for name in _era_2026_markers()):
-        return schema.ERA_2026
-    return schema.ERA_2025
+        return formats.ERA_2026
+    return formats.ERA_2025

@@ -16,13 +16,13 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import JobError
 from rapid_croissant.io.discovery import detect_era
 
 logger = logging.getLogger(__name__)
 
-#: HeaderFacts field and converter of each keyword, in the order of schema.HEADER_KEYWORDS.
+#: HeaderFacts field and converter of each keyword, in the order of formats.HEADER_KEYWORDS.
 _FIELDS = ("filter", "zptmag", "exptime", "mjd", "date_obs", "sca")
 _CONVERTERS = (str, float, float, float, str, int)
 
@@ -119,16 +119,16 @@ def read_plane(path: str | Path, *, job: str | Path | None = None) -> np.ndarray
     return data.astype(data.dtype.newbyteorder("="), copy=False)
 
 
-def _header_candidates(job_dir: Path, files: schema.JobFiles) -> list[Path]:
+def _header_candidates(job_dir: Path, files: formats.JobFiles) -> list[Path]:
     """Files whose headers may hold the facts, best first (§6): the reformatted science image, then products."""
     science = sorted(
-        (p for p in job_dir.iterdir() if p.is_file() and schema.SCIENCE_HEADER_PATTERN.match(p.name)),
+        (p for p in job_dir.iterdir() if p.is_file() and formats.SCIENCE_HEADER_PATTERN.match(p.name)),
         key=lambda p: ("inject" not in p.name, p.name),  # the injected image is the one RAPID differenced
     )
     names = [
         files.channels["sci"],
         files.channels["zogy_diff"],
-        *(era.channels["zogy_diff"] for era in schema.FILES_BY_ERA.values()),
+        *(era.channels["zogy_diff"] for era in formats.FILES_BY_ERA.values()),
         files.channels["zogy_scorr"],
         files.channels["sfft_diff"],
     ]
@@ -139,7 +139,7 @@ def _header_candidates(job_dir: Path, files: schema.JobFiles) -> list[Path]:
 def _take_keywords(header: fits.Header, values: dict, path: Path) -> bool:
     """Fill the facts still missing from ``header``; True when it gave at least one."""
     gave = False
-    for keyword, field, convert in zip(schema.HEADER_KEYWORDS, _FIELDS, _CONVERTERS, strict=True):
+    for keyword, field, convert in zip(formats.HEADER_KEYWORDS, _FIELDS, _CONVERTERS, strict=True):
         raw = header.get(keyword)
         if field in values or raw is None or isinstance(raw, fits.card.Undefined):
             continue
@@ -165,7 +165,7 @@ def _wcs_from(header: fits.Header, path: Path) -> WCS | None:
 
 def _facts_from_names(job_dir: Path) -> tuple[dict, str]:
     """Filter and SCA from the science, injection or OU file names (§1), when no header has them."""
-    patterns = (schema.SCIENCE_HEADER_PATTERN, schema.INJECTION_PATTERN, schema.OU_INDEX_PATTERN)
+    patterns = (formats.SCIENCE_HEADER_PATTERN, formats.INJECTION_PATTERN, formats.OU_INDEX_PATTERN)
     for path in sorted(job_dir.iterdir()):
         for pattern in patterns:
             if match := pattern.match(path.name):
@@ -173,12 +173,12 @@ def _facts_from_names(job_dir: Path) -> tuple[dict, str]:
     return {}, ""
 
 
-def read_header_facts(job_dir: str | Path, *, files: schema.JobFiles | None = None) -> HeaderFacts:
+def read_header_facts(job_dir: str | Path, *, files: formats.JobFiles | None = None) -> HeaderFacts:
     """FILTER, ZPTMAG, EXPTIME, MJD-OBS, DATE-OBS, SCA_NUM and the WCS of a job, each from the best header having it."""
     job_dir = Path(job_dir)
     if not job_dir.is_dir():
         raise JobError(job_dir, None, "job folder does not exist")
-    files = files or schema.FILES_BY_ERA[detect_era(job_dir)]
+    files = files or formats.FILES_BY_ERA[detect_era(job_dir)]
     values: dict = {}
     wcs, source = None, ""
     for path in _header_candidates(job_dir, files):

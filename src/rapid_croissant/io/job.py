@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import ConfigError, JobError
 from rapid_croissant.io.catalogs import peek_catalog
 from rapid_croissant.io.discovery import detect_era
@@ -21,8 +21,8 @@ from rapid_croissant.io.truth import find_truth_files, read_injections, read_ou_
 logger = logging.getLogger(__name__)
 
 #: Channels every job needs whatever the algorithm: those produced by neither ZOGY nor SFFT (sci, ref).
-_ALGORITHM_OWNED = {c for channels in schema.ALGORITHM_CHANNELS.values() for c in channels}
-CORE_CHANNELS = tuple(c for c in schema.CHANNELS if c not in _ALGORITHM_OWNED)
+_ALGORITHM_OWNED = {c for channels in formats.SUBTRACTION_CHANNELS.values() for c in channels}
+CORE_CHANNELS = tuple(c for c in formats.CHANNELS if c not in _ALGORITHM_OWNED)
 
 
 @dataclass
@@ -46,7 +46,7 @@ class RapidJob:
     path: Path
     jid: str
     era: str
-    files: schema.JobFiles
+    files: formats.JobFiles
     header: HeaderFacts
     shape: tuple[int, int] | None
     channels_present: dict[str, bool]
@@ -71,12 +71,12 @@ class RapidJob:
         return self.path / self.files.catalogs[name]
 
 
-def _channels_present(path: Path, files: schema.JobFiles) -> dict[str, bool]:
+def _channels_present(path: Path, files: formats.JobFiles) -> dict[str, bool]:
     return {channel: (path / name).is_file() for channel, name in files.channels.items()}
 
 
 def _complete_algorithms(present: dict[str, bool]) -> list[str]:
-    return [alg for alg in schema.ALGORITHMS if all(present[c] for c in schema.ALGORITHM_CHANNELS[alg])]
+    return [alg for alg in formats.SUBTRACTIONS if all(present[c] for c in formats.SUBTRACTION_CHANNELS[alg])]
 
 
 def open_job(job_dir: str | Path) -> RapidJob:
@@ -85,7 +85,7 @@ def open_job(job_dir: str | Path) -> RapidJob:
     if not path.is_dir():
         raise JobError(path, None, "job folder does not exist or is not a directory")
     era = detect_era(path)
-    files = schema.FILES_BY_ERA[era]
+    files = formats.FILES_BY_ERA[era]
     present = _channels_present(path, files)
     for channel in CORE_CHANNELS:
         if not present[channel]:
@@ -109,15 +109,15 @@ def open_job(job_dir: str | Path) -> RapidJob:
     )
 
 
-def _channel_problems(jid: str, files: schema.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
+def _channel_problems(jid: str, files: formats.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
     problems = [
         JobProblem(jid, files.channels[c], "error", f"missing: the {c} image is required")
         for c in CORE_CHANNELS
         if not present[c]
     ]
     complete = _complete_algorithms(present)
-    for alg in schema.ALGORITHMS:
-        missing = [c for c in schema.ALGORITHM_CHANNELS[alg] if not present[c]]
+    for alg in formats.SUBTRACTIONS:
+        missing = [c for c in formats.SUBTRACTION_CHANNELS[alg] if not present[c]]
         if not missing:
             continue
         if complete:
@@ -131,7 +131,7 @@ def _channel_problems(jid: str, files: schema.JobFiles, present: dict[str, bool]
     return problems
 
 
-def _plane_problems(path: Path, files: schema.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
+def _plane_problems(path: Path, files: formats.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
     """Unreadable or truncated FITS, and full-frame channels whose shape differs from the science image's."""
     problems, shapes = [], {}
     for channel, name in files.channels.items():
@@ -141,7 +141,7 @@ def _plane_problems(path: Path, files: schema.JobFiles, present: dict[str, bool]
             shapes[channel] = check_plane_file(path / name, job=path)
         except JobError as exc:
             problems.append(JobProblem(path.name, name, "error", exc.reason))
-    frames = {c: s for c, s in shapes.items() if c not in schema.STAMP_CHANNELS}
+    frames = {c: s for c, s in shapes.items() if c not in formats.STAMP_CHANNELS}
     if frames:
         reference = CORE_CHANNELS[0] if CORE_CHANNELS[0] in frames else next(iter(frames))
         expected = frames[reference]
@@ -152,7 +152,7 @@ def _plane_problems(path: Path, files: schema.JobFiles, present: dict[str, bool]
     return problems
 
 
-def _catalog_problems(path: Path, files: schema.JobFiles) -> list[JobProblem]:
+def _catalog_problems(path: Path, files: formats.JobFiles) -> list[JobProblem]:
     problems = []
     for key, name in files.catalogs.items():
         kind = key.split("_", 1)[1]  # zogy_finder -> finder
@@ -172,7 +172,7 @@ def _header_problems(jid: str, header: HeaderFacts) -> list[JobProblem]:
     problems = []
     if header.filter is None:
         problems.append(JobProblem(jid, source, "warning", "no FILTER in any header or file name"))
-    elif header.filter not in schema.ZP_BAND:
+    elif header.filter not in formats.ZP_BAND:
         problems.append(
             JobProblem(jid, source, "warning", f"unknown filter {header.filter!r}: AB mags unknown")
         )
@@ -202,7 +202,7 @@ def check_job(job_dir: str | Path) -> list[JobProblem]:
     path = Path(job_dir)
     if not path.is_dir():
         return [JobProblem(path.name, None, "error", "job folder does not exist or is not a directory")]
-    files = schema.FILES_BY_ERA[detect_era(path)]
+    files = formats.FILES_BY_ERA[detect_era(path)]
     present = _channels_present(path, files)
     header = read_header_facts(path, files=files)
     problems = _channel_problems(path.name, files, present)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.errors import JobError
 
 logger = logging.getLogger(__name__)
@@ -26,8 +26,8 @@ _OU_FLOATS = ("ra", "dec", "x", "y", "realized_flux", "flux", "mag")
 def find_truth_files(job_dir: str | Path) -> tuple[list[Path], list[Path]]:
     """(injection lists, OU index files) directly in ``job_dir``; stray copies in subfolders are ignored."""
     files = sorted(p for p in Path(job_dir).iterdir() if p.is_file())
-    injections = [p for p in files if schema.INJECTION_PATTERN.match(p.name)]
-    ou_index = [p for p in files if schema.OU_INDEX_PATTERN.match(p.name)]
+    injections = [p for p in files if formats.INJECTION_PATTERN.match(p.name)]
+    ou_index = [p for p in files if formats.OU_INDEX_PATTERN.match(p.name)]
     return injections, ou_index
 
 
@@ -64,18 +64,18 @@ def read_injections(
     *,
     zptmag: float | None,
     filter_name: str | None,
-    origin: float = schema.DEFAULT_TRUTH_ORIGIN,
+    origin: float = formats.DEFAULT_TRUTH_ORIGIN,
     job: str | Path | None = None,
 ) -> pd.DataFrame:
     """Injected fakes: ``row`` (the only identifier), 0-based ``x, y``, raw-exposure ``flux`` and ``mag_ab``."""
     path = Path(path)
     owner = _owner(path, job)
     raw = _read_table(path, owner)
-    missing = [c for c in schema.INJECTION_COLUMNS if c not in raw.columns]
+    missing = [c for c in formats.INJECTION_COLUMNS if c not in raw.columns]
     if missing:
         raise JobError(owner, path, f"missing column(s): {', '.join(missing)}")
-    xcol, ycol, fluxcol = schema.INJECTION_COLUMNS
-    raw = _numeric(raw, schema.INJECTION_COLUMNS, path, owner)
+    xcol, ycol, fluxcol = formats.INJECTION_COLUMNS
+    raw = _numeric(raw, formats.INJECTION_COLUMNS, path, owner)
     out = pd.DataFrame(
         {
             "row": np.arange(len(raw), dtype="int64"),
@@ -84,7 +84,7 @@ def read_injections(
             "flux": raw[fluxcol],
         }
     )
-    zp_band = schema.ZP_BAND.get(filter_name) if filter_name else None
+    zp_band = formats.ZP_BAND.get(filter_name) if filter_name else None
     if filter_name and zp_band is None:
         logger.warning("%s: filter %r has no AB zero point; mag_ab left NaN", path.name, filter_name)
     out["mag_ab"] = np.nan
@@ -105,7 +105,7 @@ def _ou_header(path: Path, owner) -> list[str]:
     if not first.startswith("#"):
         raise JobError(owner, path, "first line is not a '#' header of column names")
     names = first.lstrip("#").split()
-    missing = [c for c in schema.OU_COLUMNS if c not in names]
+    missing = [c for c in formats.OU_COLUMNS if c not in names]
     if missing:
         raise JobError(owner, path, f"missing column(s): {', '.join(missing)}")
     return names
@@ -115,7 +115,7 @@ def read_ou_index(
     path: str | Path,
     *,
     zptmag: float | None,
-    origin: float = schema.DEFAULT_TRUTH_ORIGIN,
+    origin: float = formats.DEFAULT_TRUTH_ORIGIN,
     transients_only: bool = True,
     job: str | Path | None = None,
 ) -> pd.DataFrame:
@@ -131,9 +131,9 @@ def read_ou_index(
         raise JobError(
             owner, path, f"{int(raw[names[-1]].isna().sum())} row(s) have fewer than {len(names)} fields"
         )
-    raw = raw[list(schema.OU_COLUMNS)]
+    raw = raw[list(formats.OU_COLUMNS)]
     if transients_only:
-        raw = raw[raw["obj_type"] == schema.OU_TRANSIENT_TYPE]
+        raw = raw[raw["obj_type"] == formats.OU_TRANSIENT_TYPE]
     out = _numeric(raw, _OU_FLOATS, path, owner)
     try:
         out["object_id"] = out["object_id"].astype("int64")
@@ -143,5 +143,5 @@ def read_ou_index(
     out["y"] -= origin
     out["mag_ab"] = out["mag"] + zptmag if _known(zptmag) else np.nan  # OU mag is AB - ZPTMAG (§5.2)
     out["obj_type"] = out["obj_type"].astype(str)
-    columns = [*schema.OU_COLUMNS[:-1], "mag_ab", schema.OU_COLUMNS[-1]]
+    columns = [*formats.OU_COLUMNS[:-1], "mag_ab", formats.OU_COLUMNS[-1]]
     return out[columns].reset_index(drop=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
 from rapid_croissant.ml.data import load_tables
 
 __all__ = ["composition", "format_composition", "summarise_candidates"]

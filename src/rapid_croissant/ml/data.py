@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
-from rapid_croissant.dataset import Tables, open_dataset, roles
+from rapid_croissant.dataset import Tables, open_dataset, roles, schema
 from rapid_croissant.errors import RapidCroissantError
 
 __all__ = [

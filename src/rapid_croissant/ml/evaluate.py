@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant import formats
+from rapid_croissant.dataset import schema
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import RapidCroissantError
 from rapid_croissant.ml.completeness import (
     completeness_curve,
@@ -59,7 +61,7 @@ def candidate_ab_mag(rows: pd.DataFrame, jobs: pd.DataFrame, *, algorithm: str) 
         flux = flux.fillna(pd.to_numeric(rows["sfft_flux_fit"], errors="coerce"))
     flux = flux.to_numpy(dtype=float, na_value=np.nan)
     exptime = rows["jid"].map(dict(zip(jobs["jid"], jobs["exptime"], strict=True))).to_numpy(float)
-    zp_band = rows["filter"].astype(str).map(schema.ZP_BAND).to_numpy(float)
+    zp_band = rows["filter"].astype(str).map(formats.ZP_BAND).to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         mag = -2.5 * np.log10(flux * exptime) + rows["zpt"].to_numpy(float) + zp_band
     return np.where(np.isfinite(mag), mag, np.nan)
@@ -294,7 +296,7 @@ def _plot_gallery(
                 if algorithm == "zogy" or (algorithm == "both" and cand["detected_by"] != "sfft")
                 else "sfft_diff"
             )
-            image = np.load(dataset_dir / schema.IMAGES_DIR / f"{cand['jid']}.npy", mmap_mode="r")
+            image = np.load(Layout(dataset_dir).image(cand["jid"]), mmap_mode="r")
             cut, _ = extract_cutout(
                 image[..., schema.CHANNELS.index(channel)], cand["cx"], cand["cy"], size=64
             )

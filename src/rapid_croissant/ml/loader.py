@@ -18,7 +18,8 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.ml.data import ALGORITHMS, feature_matrix
 from rapid_croissant.science.cutouts import job_cutouts
 
@@ -57,13 +58,13 @@ class _JobArrays:
 
     def __call__(self, jid: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         if jid not in self._cache:
-            image_path = self.root / schema.IMAGES_DIR / f"{jid}.npy"
+            layout = Layout(self.root)
+            image_path = layout.image(jid)
             if not image_path.is_file():
                 raise FileNotFoundError(
                     f"{image_path}: no image tensor for job {jid} (built without images?)"
                 )
-            mask_path = self.root / schema.MASKS_DIR / f"{jid}.npy"
-            psf_path = self.root / schema.PSFS_DIR / f"{jid}.npy"
+            mask_path, psf_path = layout.mask(jid), layout.psf(jid)
             mask = np.load(mask_path, mmap_mode="r") if mask_path.is_file() else None
             psf = np.load(psf_path) if psf_path.is_file() else None
             if psf is None:

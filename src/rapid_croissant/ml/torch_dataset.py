@@ -29,8 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
-from rapid_croissant.dataset import roles
+from rapid_croissant.dataset import roles, schema
 from rapid_croissant.dataset.cutout_parquet import VALID_PLANES, read_cutout_parquet
 from rapid_croissant.dataset.cutouts import CutoutStore
 from rapid_croissant.dataset.layout import SPLITS, Layout

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.cutouts import VALID_SETS
 from rapid_croissant.dataset.layout import SPLITS, Layout
 from rapid_croissant.dataset.tables import read_table

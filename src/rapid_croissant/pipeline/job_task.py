@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import io, schema
+from rapid_croissant import formats, io
 from rapid_croissant.config import BuildConfig
-from rapid_croissant.errors import JobError, NoTruthWarning, RapidInputWarning
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
+from rapid_croissant.errors import JobError, NoTruthWarning, RapidInputWarning
 from rapid_croissant.pipeline import parts, physical, tensors, truth
 from rapid_croissant.science import labels
 
@@ -89,11 +90,11 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
     )
     tru = truth.add_expected_snr(tru, img, job)
     cats, dropped = {}, 0
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         cat = _read_catalog(job, alg, notes)
         if cat is None:
             notes.append(f"{job.jid}: {alg.upper()} products missing: built from the other algorithm alone")
-            cols = dict.fromkeys(schema.FINDER_REQUIRED + schema.PSFCAT_REQUIRED + ("snr",))
+            cols = dict.fromkeys(formats.FINDER_REQUIRED + formats.PSFCAT_REQUIRED + ("snr",))
             cat = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
         keep = _in_bounds(cat, job.shape)
         dropped += int((~keep).sum())

@@ -9,31 +9,30 @@ from pathlib import Path
 
 import pandas as pd
 
-from rapid_croissant import io, schema
-from rapid_croissant.pipeline.truth import cast_table
+from rapid_croissant import formats, io
+from rapid_croissant.dataset import schema
+from rapid_croissant.dataset.layout import Layout, image_name
 from rapid_croissant.writers import atomic
 
 log = logging.getLogger(__name__)
 
-PARTS_DIR = ".parts"
-
 
 def part_paths(out_dir: Path, jid: str) -> dict[str, Path]:
-    base = out_dir / PARTS_DIR
+    layout = Layout(out_dir)
     return {
-        "candidates": base / f"{jid}.candidates.parquet",
-        "truth": base / f"{jid}.truth.parquet",
-        "job": base / f"{jid}.job.json",
+        "candidates": layout.part_candidates(jid),
+        "truth": layout.part_truth(jid),
+        "job": layout.part_job(jid),
     }
 
 
 def copy_catalogs(job: io.RapidJob, out_dir: Path) -> list[str]:
     """Copy every catalog the seed lists (either era's name) that exists to catalogs/<jid>_<name>."""
     copied = []
-    for name in schema.SEED_CATALOG_FILES:
+    for name in formats.SEED_CATALOG_FILES:
         src = job.path / name
         if src.is_file():
-            atomic.copy_file(src, out_dir / schema.CATALOGS_DIR / f"{job.jid}_{name}")
+            atomic.copy_file(src, Layout(out_dir).catalog(job.jid, name))
             copied.append(name)
     return copied
 
@@ -84,7 +83,7 @@ def write_job_parts(
         "has_sfft": job.has_sfft,
         "has_truth": job.has_truth,
         **counts,
-        "image_filename": f"{schema.IMAGES_DIR}/{job.jid}.npy" if cfg.full_images else "",
+        "image_filename": image_name(job.jid) if cfg.full_images else "",
         "error": "",
         "notes": "; ".join(notes),
         "fingerprint": fingerprint,
@@ -119,7 +118,7 @@ def assemble(out_dir: Path, jids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame
     cand = pd.concat(cands, ignore_index=True) if cands else pd.DataFrame()
     tru = pd.concat(truths, ignore_index=True) if truths else pd.DataFrame()
     return (
-        cast_table(cand, schema.CANDIDATE_SCHEMA),
-        cast_table(tru, schema.TRUTH_SCHEMA),
-        cast_table(pd.DataFrame(jobs), schema.JOB_SCHEMA),
+        schema.cast_table(cand, schema.CANDIDATE_SCHEMA),
+        schema.cast_table(tru, schema.TRUTH_SCHEMA),
+        schema.cast_table(pd.DataFrame(jobs), schema.JOB_SCHEMA),
     )

@@ -14,12 +14,12 @@ import math
 
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.dataset.physical import PHYSICAL_COLUMNS, limit_columns
 from rapid_croissant.writers.atomic import write_parquet, write_text
 
-__all__ = ["job_physical", "write_job_physical", "write_physical"]
+__all__ = ["job_physical", "physical_frame", "write_job_physical", "write_physical"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,14 @@ def write_job_physical(layout: Layout, row: dict) -> None:
     write_text(layout.part_physical(row["jid"]), json.dumps(row))
 
 
+def physical_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows of :func:`job_physical` as the typed physical.parquet table."""
+    frame = pd.DataFrame(rows, columns=list(PHYSICAL_COLUMNS))
+    for name, col in PHYSICAL_COLUMNS.items():
+        frame[name] = frame[name].astype(col.dtype)
+    return frame
+
+
 def write_physical(layout: Layout, jids: list[str]) -> int:
     """Gather the jobs' parts into ``physical.parquet``; returns the number of rows."""
     rows = []
@@ -61,9 +69,7 @@ def write_physical(layout: Layout, jids: list[str]) -> int:
         path = layout.part_physical(jid)
         if path.is_file():
             rows.append(json.loads(path.read_text()))
-    frame = pd.DataFrame(rows, columns=list(PHYSICAL_COLUMNS))
-    for name, col in PHYSICAL_COLUMNS.items():
-        frame[name] = frame[name].astype(col.dtype)
+    frame = physical_frame(rows)
     write_parquet(layout.physical, frame)
     log.info("physical.parquet: %d jobs", len(frame))
     return len(frame)

@@ -14,13 +14,13 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapid_croissant import __version__, io, schema
+from rapid_croissant import __version__, io
 from rapid_croissant.config import BuildConfig
+from rapid_croissant.dataset.layout import SPLITS, Layout
 from rapid_croissant.errors import ConfigError
-from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.pipeline import parts
-from rapid_croissant.pipeline.physical import write_physical
 from rapid_croissant.pipeline.job_task import JobResult, process_job
+from rapid_croissant.pipeline.physical import write_physical
 from rapid_croissant.science.splits import assign_splits
 from rapid_croissant.writers import atomic
 
@@ -160,7 +160,6 @@ def build_dataset(
     summary.n_candidates = write_tables(out, [j.name for j in jobs], cfg)
     if cfg.cutouts:
         from rapid_croissant.pipeline.cutout_store import write_cutout_store
-
         from rapid_croissant.writers.cutout_parquet import write_cutout_parquet
 
         write_cutout_store(out, dtype=cfg.cutout_dtype)
@@ -174,21 +173,22 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     jobs["split"] = assign_splits(jobs, seed=cfg.split_seed).astype("string")
     split_of = dict(zip(jobs["jid"], jobs["split"], strict=True))
     cand["split"] = cand["jid"].map(split_of).astype("string")
-    atomic.write_csv(out / schema.CANDIDATES_CSV, cand)
-    atomic.write_parquet(out / schema.CANDIDATES_PARQUET, cand)
-    for split in schema.SPLITS:
+    layout = Layout(out)
+    atomic.write_csv(layout.candidates_csv, cand)
+    atomic.write_parquet(layout.candidates_parquet, cand)
+    for split in SPLITS:
         atomic.write_parquet(
-            out / f"candidates-{split}.parquet", cand[cand["split"] == split].reset_index(drop=True)
+            layout.candidates_split(split), cand[cand["split"] == split].reset_index(drop=True)
         )
-    atomic.write_csv(out / schema.TRUTH_CSV, tru)
-    atomic.write_parquet(out / schema.TRUTH_PARQUET, tru)
-    atomic.write_csv(out / schema.JOBS_CSV, jobs)
-    atomic.write_parquet(out / schema.JOBS_PARQUET, jobs)
+    atomic.write_csv(layout.truth_csv, tru)
+    atomic.write_parquet(layout.truth_parquet, tru)
+    atomic.write_csv(layout.jobs_csv, jobs)
+    atomic.write_parquet(layout.jobs_parquet, jobs)
     info = {
         "rapid_croissant_version": __version__,
         "config": {k: v for k, v in cfg.to_json_dict().items() if k not in ("extra",)},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    atomic.write_text(out / "build_info.json", json.dumps(info, indent=1, default=str))
-    write_physical(Layout(out), jobs.loc[jobs["status"] != "failed", "jid"].astype(str).tolist())
+    atomic.write_text(layout.build_info, json.dumps(info, indent=1, default=str))
+    write_physical(layout, jobs.loc[jobs["status"] != "failed", "jid"].astype(str).tolist())
     return len(cand)

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rapid_croissant import io, schema
+from rapid_croissant import formats, io
+from rapid_croissant.dataset import schema
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import JobError
 from rapid_croissant.science.normalize import (
     channel_bit,
@@ -57,7 +59,7 @@ def _open_channel(job: io.RapidJob, ch: str, out: ImageOutputs) -> np.ndarray | 
     if not job.channels_present.get(ch):
         return None
     try:
-        if ch in schema.STAMP_CHANNELS:
+        if ch in formats.STAMP_CHANNELS:
             return io.read_plane(job.channel_path(ch), job=job.path)
         return io.open_plane(job.channel_path(ch), job=job.path)
     except JobError as err:
@@ -124,7 +126,7 @@ def write_tensor(
                         continue
                     b = buf[:n]
                     np.copyto(b, plane[r0:r1], casting="unsafe")  # big-endian float32/float64 -> float32
-                    if ch not in schema.STAMP_CHANNELS:
+                    if ch not in formats.STAMP_CHANNELS:
                         np.logical_not(np.isfinite(b, out=bad[:n]), out=bad[:n])
                         np.bitwise_or(mask[r0:r1], bit, out=mask[r0:r1], where=bad[:n])
                     normalize_block(b, vmin=limits[ch][0], vmax=limits[ch][1])
@@ -140,8 +142,8 @@ def write_image_outputs(
     result = ImageOutputs()
     planes = open_channels(job, truth_xy, result)
     result.limits = channel_limits(planes)  # every profile records them (physical.parquet)
-    img_path = out_dir / schema.IMAGES_DIR / f"{job.jid}.npy"
-    mask_path = out_dir / schema.MASKS_DIR / f"{job.jid}.npy"
+    layout = Layout(out_dir)
+    img_path, mask_path = layout.image(job.jid), layout.mask(job.jid)
     if full_images:
         write_tensor(planes, job.shape, img_path, mask_path, result.limits)
     else:
@@ -155,6 +157,6 @@ def write_image_outputs(
         except JobError as err:
             result.unreadable.append(str(err))
     if result.psf is not None:
-        with atomic_path(out_dir / schema.PSFS_DIR / f"{job.jid}.npy") as tmp:
+        with atomic_path(layout.psf(job.jid)) as tmp:
             np.save(tmp, result.psf)
     return result

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from rapid_croissant import __version__, schema
+from rapid_croissant import __version__
+from rapid_croissant.dataset import Layout, open_dataset, schema
 from rapid_croissant.science.matching import match_one_to_one
 from rapid_croissant.writers.atomic import write_text
 
-CARD = "DATASET_CARD.md"
 #: Truth positions are shifted by this many pixels to measure chance coincidences.
 SHIFT_PX = 12.0
 
@@ -58,7 +58,7 @@ def _per_algorithm_table(cand: pd.DataFrame, truth: pd.DataFrame, radius: float)
         "| algorithm | detections | real | bogus | real:bogus | flagged labels | chance matches (shifted truth) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         c = cand[cand[f"{alg}_id"].notna()]
         real, bogus = int((c[f"{alg}_label"] == 1).sum()), int((c[f"{alg}_label"] == 0).sum())
         ch = chance_match_rate(cand, truth, algorithm=alg, radius=radius)
@@ -75,13 +75,8 @@ def _flag_table(cand: pd.DataFrame) -> str:
     if flags.empty:
         return "No label was flagged."
     rows = ["| flag | candidates | meaning |", "|---|---|---|"]
-    meaning = {
-        "low_snr_match": "matched truth whose expected S/N in the difference is below 5",
-        "near_faint_truth": "bogus, but within the match radius of truth fainter than the magnitude limit",
-        "duplicate_of_real": "bogus by the one-to-one rule: a second detection within 1 px of a matched one",
-    }
     for flag, n in flags.items():
-        rows.append(f"| `{flag}` | {n} | {meaning.get(flag, '')} |")
+        rows.append(f"| `{flag}` | {n} | {schema.LABEL_FLAGS.get(flag, '')} |")
     return "\n".join(rows)
 
 
@@ -125,10 +120,9 @@ print(tuple(image.shape), tuple(features.shape), float(label))
 
 
 def card_text(dataset_dir: Path) -> str:
-    cand = pd.read_parquet(dataset_dir / schema.CANDIDATES_PARQUET)
-    truth = pd.read_parquet(dataset_dir / schema.TRUTH_PARQUET)
-    jobs = pd.read_parquet(dataset_dir / schema.JOBS_PARQUET)
-    info = json.loads((dataset_dir / "build_info.json").read_text())
+    ds = open_dataset(dataset_dir)
+    cand, truth, jobs = ds.candidates, ds.truth, ds.jobs
+    info = json.loads(ds.layout.build_info.read_text())
     cfg = info["config"]
     mags = truth.mag.dropna()
     ok = jobs[jobs.status != "failed"]
@@ -206,7 +200,7 @@ def card_text(dataset_dir: Path) -> str:
 
 def write_dataset_card(dataset_dir: str | Path) -> Path:
     root = Path(dataset_dir)
-    path = root / CARD
+    path = Layout(root).dataset_card
     write_text(path, card_text(root))
     return path
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import __version__, schema
+from rapid_croissant import __version__
+from rapid_croissant.dataset import open_dataset, schema
 from rapid_croissant.writers.atomic import write_text
 
-REPORT = "report.html"
 COLORS = {"zogy": "#1f77b4", "sfft": "#d62728", "both": "#2ca02c"}
 
 
@@ -92,7 +92,7 @@ def gallery_figure(dataset_dir: Path, cand: pd.DataFrame, *, per_class: int = 3,
 
     rng = np.random.default_rng(seed)
     picks = []
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         for label, name in ((1, "real"), (0, "bogus")):
             pool = cand[(cand[f"{alg}_label"] == label)]
             take = pool.iloc[rng.permutation(len(pool))[:per_class]] if len(pool) else pool
@@ -127,7 +127,7 @@ def detection_completeness_figure(cand: pd.DataFrame, truth: pd.DataFrame, jobs:
     t = truth[truth.jid.isin(ok_jobs)]
     keys = (t.jid + "|" + t.truth_id).to_numpy()
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for alg in schema.ALGORITHMS:
+    for alg in schema.SUBTRACTIONS:
         found = set((cand.jid + "|" + cand[f"{alg}_truth_id"]).dropna())
         curve = completeness_curve(
             t.mag.to_numpy(float), np.isin(keys, list(found)), bin_width=0.5, mag_range=(20.5, 28.5)
@@ -216,7 +216,7 @@ def classifier_completeness_figure(comparison: dict) -> str:
     if fig is None:
         return ""
     for ax, model, runs in panels:
-        for r in (r for r in runs if r["algorithm"] in schema.ALGORITHMS):
+        for r in (r for r in runs if r["algorithm"] in schema.SUBTRACTIONS):
             for kind, ls in (("detection", "--"), ("classifier", "-")):
                 c = r["evaluation"].get("completeness", {}).get(f"{kind}_{r['algorithm']}")
                 if c:
@@ -336,9 +336,8 @@ def write_report(
 
     matplotlib.use("Agg")
     root = Path(dataset_dir)
-    cand = pd.read_parquet(root / schema.CANDIDATES_PARQUET)
-    truth = pd.read_parquet(root / schema.TRUTH_PARQUET)
-    jobs = pd.read_parquet(root / schema.JOBS_PARQUET)
+    ds = open_dataset(root)
+    cand, truth, jobs = ds.candidates, ds.truth, ds.jobs
     comp_path = Path(comparison) if comparison else root / "comparison" / "comparison.json"
     if comp_path.is_dir():
         comp_path = comp_path / "comparison.json"
@@ -351,7 +350,7 @@ def write_report(
         "<h2>Cutout gallery</h2>",
     ]
     labelled = cand[cand.label >= 0]
-    if (root / schema.IMAGES_DIR).is_dir() and len(labelled):
+    if ds.layout.images_dir.is_dir() and len(labelled):
         parts.append(
             _img(gallery_figure(root, labelled), "Real and bogus candidates of each algorithm, nine channels")
         )
@@ -369,6 +368,6 @@ def write_report(
                 parts += [f"<h2>{title}</h2>", _img(src, title)]
         parts.append(comparison_tables(comp))
     page = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>rapid-croissant report</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
-    out = Path(output) if output else root / REPORT
+    out = Path(output) if output else ds.layout.report_html
     write_text(out, page)
     return out

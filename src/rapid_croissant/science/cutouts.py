@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.science.normalize import channel_bit
 
 __all__ = ["cutout_bounds", "extract_cutout", "extract_cutouts", "job_cutouts", "psf_plane"]
@@ -120,7 +120,7 @@ def job_cutouts(
     ``image`` is the (H, W, 9) tensor (a memmap is fine), ``mask`` its uint16 NaN bit mask (None: all finite),
     ``psf`` the native stamp (None: the PSF channel stays 0).
     """
-    index = [schema.CHANNELS.index(c) for c in channels]
+    index = [formats.CHANNELS.index(c) for c in channels]
     cutouts, inside = extract_cutouts(image, xs, ys, size=size)
     out = np.zeros((len(inside), len(channels) + 1, size, size), dtype=np.float32)
     out[:, :-1] = np.moveaxis(cutouts[..., index], -1, 1)
@@ -129,7 +129,7 @@ def job_cutouts(
         bits, _ = extract_cutouts(mask, xs, ys, size=size)
         bits = bits.astype(np.uint16)
         for k, name in enumerate(channels):
-            if name in schema.STAMP_CHANNELS:
+            if name in formats.STAMP_CHANNELS:
                 continue
             bad = (bits & channel_bit(name)) != 0
             out[:, k][bad] = 0.0

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant import formats
+from rapid_croissant.science import vocabulary
 from rapid_croissant.science.matching import match_one_to_one, nearest_within
 from rapid_croissant.science.merge import merge_by_position
 
@@ -54,7 +55,9 @@ def label_detections(
     n = len(det_xy)
     out = pd.DataFrame(
         {
-            "label": np.full(n, schema.LABEL_BOGUS if has_truth else schema.LABEL_UNKNOWN, dtype=np.int64),
+            "label": np.full(
+                n, vocabulary.LABEL_BOGUS if has_truth else vocabulary.LABEL_UNKNOWN, dtype=np.int64
+            ),
             "truth_id": pd.array([None] * n, dtype="string"),
             "match_dist": np.full(n, np.nan),
             "truth_mag": np.full(n, np.nan),
@@ -68,24 +71,24 @@ def label_detections(
     ok = np.flatnonzero(eligible)
     m = match_one_to_one(det_xy, txy[ok], radius=radius)
     t_idx = ok[m.truth_index]
-    out.loc[m.det_index, "label"] = schema.LABEL_REAL
+    out.loc[m.det_index, "label"] = vocabulary.LABEL_REAL
     out.loc[m.det_index, "truth_id"] = truth["truth_id"].to_numpy()[t_idx]
     out.loc[m.det_index, "match_dist"] = m.distance
     out.loc[m.det_index, "truth_mag"] = truth["mag"].to_numpy()[t_idx]
     out.loc[m.det_index, "truth_snr"] = snr[t_idx]
     low = m.det_index[snr[t_idx] < low_snr]
-    out.loc[low, "label_flag"] = "low_snr_match"
-    unmatched = np.flatnonzero(out["label"].to_numpy() == schema.LABEL_BOGUS)
+    out.loc[low, "label_flag"] = vocabulary.LOW_SNR_MATCH
+    unmatched = np.flatnonzero(out["label"].to_numpy() == vocabulary.LABEL_BOGUS)
     if len(unmatched) and len(m.det_index):
         # a second detection of a matched source (photutils split/duplicate peaks): bogus by the
         # one-to-one rule, but flagged so users can drop or relabel it
         dup, _ = nearest_within(det_xy[unmatched], det_xy[m.det_index], radius=DUPLICATE_RADIUS)
-        out.loc[unmatched[dup >= 0], "label_flag"] = "duplicate_of_real"
+        out.loc[unmatched[dup >= 0], "label_flag"] = vocabulary.DUPLICATE_OF_REAL
     faint = np.flatnonzero(~np.asarray(eligible, dtype=bool))
     if len(faint):
         near, _ = nearest_within(det_xy, txy[faint], radius=radius)
-        unflagged = (out["label"].to_numpy() == schema.LABEL_BOGUS) & (out["label_flag"].to_numpy() == "")
-        out.loc[unflagged & (near >= 0), "label_flag"] = "near_faint_truth"
+        unflagged = (out["label"].to_numpy() == vocabulary.LABEL_BOGUS) & (out["label_flag"].to_numpy() == "")
+        out.loc[unflagged & (near >= 0), "label_flag"] = vocabulary.NEAR_FAINT_TRUTH
     return out
 
 
@@ -113,7 +116,7 @@ def merge_candidates(zogy: pd.DataFrame, sfft: pd.DataFrame, *, radius: float) -
         cand[f"{alg}_id"] = pd.array(_take(df, idx, "id"), dtype="Float64").astype("Int64")
         cand[f"{alg}_x"] = _take(df, idx, "x_fit").astype(float)
         cand[f"{alg}_y"] = _take(df, idx, "y_fit").astype(float)
-        for f in schema.SEED_FEATURES + schema.FIT_FEATURES:
+        for f in formats.SEED_FEATURES + formats.FIT_FEATURES:
             cand[f"{alg}_{f}"] = _take(df, idx, f).astype(float)
         for f in ("label", "truth_id", "match_dist", "truth_mag", "truth_snr", "label_flag", "ra", "dec"):
             cand[f"_{alg}_{f}"] = _take(df, idx, f, fill=None if f in ("truth_id", "label_flag") else np.nan)
@@ -127,8 +130,8 @@ def _combine_labels(cand: pd.DataFrame, has_z: np.ndarray, has_s: np.ndarray) ->
     sl = pd.array(cand.pop("_sfft_label"), dtype="Float64")
     cand["zogy_label"] = zl.astype("Int64")
     cand["sfft_label"] = sl.astype("Int64")
-    z_real = (zl == schema.LABEL_REAL).fillna(False).to_numpy(dtype=bool)
-    s_real = (sl == schema.LABEL_REAL).fillna(False).to_numpy(dtype=bool)
+    z_real = (zl == vocabulary.LABEL_REAL).fillna(False).to_numpy(dtype=bool)
+    s_real = (sl == vocabulary.LABEL_REAL).fillna(False).to_numpy(dtype=bool)
     # the candidate carries ZOGY's match when ZOGY matched, else SFFT's, else the detecting algorithm's fields
     use_z = has_z & (z_real | ~s_real)
     src = np.where(use_z, "zogy", "sfft")

@@ -14,7 +14,7 @@ import numpy as np
 from astropy.visualization import ZScaleInterval
 from scipy import ndimage
 
-from rapid_croissant.schema import CHANNELS, STAMP_CHANNELS
+from rapid_croissant.formats import CHANNELS, STAMP_CHANNELS
 
 __all__ = ["channel_bit", "nan_mask_bits", "resize_to_shape", "zscale_limits", "zscale_normalize_into"]
 
@@ -194,7 +194,7 @@ def resize_to_shape(stamp: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def channel_bit(name: str) -> int:
-    """The bit value (``1 << k``) that flags channel ``name`` = ``schema.CHANNELS[k]`` in the NaN mask."""
+    """The bit value (``1 << k``) that flags channel ``name`` = ``CHANNELS[k]`` in the NaN mask."""
     try:
         return 1 << CHANNELS.index(name)
     except ValueError:

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
-from rapid_croissant.simulate import answer_key, defects, detect, render, scene, subtract, writer
+from rapid_croissant import formats
+from rapid_croissant.simulate import answer_key, constants, defects, detect, render, scene, subtract, writer
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def draw_specs(n: int, *, size: int, seed: int, defects_on: bool, injections_per
             pointing=int(rng.integers(100, 30000)),
             sca=int(rng.integers(1, 19)),
             mjd=round(float(62000.0 + 700.0 * rng.random()), 6),
-            exptime=schema.EXPTIME_TYPICAL[flt],
+            exptime=constants.EXPTIME_TYPICAL[flt],
             fwhm_sci=fwhm,
             fwhm_ref=fwhm * rng.uniform(0.86, 0.94),
             ref_shift=(float(rng.normal(0, 0.02)), float(rng.normal(0, 0.02))),
@@ -100,7 +100,7 @@ def simulate_job(spec: scene.JobSpec, out_dir: Path, *, era: str, defect: str | 
     wcs = writer.make_wcs(spec)
     cats = {"zogy": detect.detect_and_fit(zg.diff, zg.uncert, zg.psf, wcs=wcs)}
     if sf is not None:
-        sfft_data = np.nan_to_num(sf.dconv, nan=0.0) if era == schema.ERA_2026 else sf.dconv
+        sfft_data = np.nan_to_num(sf.dconv, nan=0.0) if era == formats.ERA_2026 else sf.dconv
         cats["sfft"] = detect.detect_and_fit(sfft_data, sf.uncert, sf.psf, wcs=wcs)
     job_dir = out_dir / f"jid{spec.jid}"
     job_dir.mkdir(parents=True, exist_ok=True)
@@ -125,7 +125,7 @@ def simulate_job(spec: scene.JobSpec, out_dir: Path, *, era: str, defect: str | 
 
 def write_job_products(job_dir: Path, spec, sc, ep, zg, sf, cats, *, era: str, rng) -> list[str]:
     """Write every FITS product, catalog and truth file of one job; return the file names."""
-    names = schema.FILES_BY_ERA[era]
+    names = formats.FILES_BY_ERA[era]
     ch = names.channels
     hdr = writer.base_header(spec)
     diff_hdr = hdr.copy()
@@ -146,7 +146,7 @@ def write_job_products(job_dir: Path, spec, sc, ep, zg, sf, cats, *, era: str, r
         out[ch["sfft_diff"]] = (sf.dconv, diff_hdr, np.float64)  # RAPID writes these float64 (§2.1)
         out[ch["sfft_scorr"]] = (sf.cconv, diff_hdr, np.float64)
         out[ch["sfft_uncert"]] = (sf.uncert, hdr, np.float32)
-        if era == schema.ERA_2026:
+        if era == formats.ERA_2026:
             out["sfftdiffpsf.fits"] = (sf.psf, None, np.float32)
     for name, (data, h, dtype) in out.items():
         writer.write_fits(job_dir / name, data, h if h is not None else writer.fits.Header(), dtype=dtype)
@@ -154,7 +154,7 @@ def write_job_products(job_dir: Path, spec, sc, ep, zg, sf, cats, *, era: str, r
         finder_name = names.zogy_finder if alg == "zogy" else names.sfft_finder
         psfcat_name = names.zogy_psfcat if alg == "zogy" else names.sfft_psfcat
         writer.write_photutils_catalogs(finder, phot, job_dir / finder_name, job_dir / psfcat_name, era=era)
-        if era == schema.ERA_2026 and len(phot):
+        if era == formats.ERA_2026 and len(phot):
             parquet_name = psfcat_name.replace(".txt", ".parquet")
             phot.to_pandas().to_parquet(job_dir / parquet_name, index=False)
     _write_sextractor(job_dir, names, zg, sf, wcs=writer.make_wcs(spec))
@@ -185,7 +185,7 @@ def simulate_jobs(
     n: int = 3,
     size: int = 512,
     seed: int = 42,
-    era: str = schema.ERA_2025,
+    era: str = formats.ERA_2025,
     with_defects: bool = False,
     injections_per_512: int | None = None,
     progress: bool = True,
@@ -193,8 +193,8 @@ def simulate_jobs(
     """Simulate ``n`` jobs (plus the defect jobs) into ``out_dir``; returns a summary per job."""
     from tqdm.auto import tqdm
 
-    if era not in schema.ERAS:
-        raise ValueError(f"era must be one of {schema.ERAS}, got {era!r}")
+    if era not in formats.ERAS:
+        raise ValueError(f"era must be one of {formats.ERAS}, got {era!r}")
     if size < 64:
         raise ValueError(f"size must be at least 64 pixels, got {size}")
     out_dir = Path(out_dir)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.simulate.writer import truncate_file
 
 DEFECT_KINDS = (
@@ -24,7 +24,7 @@ def apply(job_dir: Path, kind: str | None, *, era: str) -> None:
     """Damage a freshly written job folder the way ``kind`` says (no-op for None)."""
     if kind is None or kind in ("sfft_failed", "edge_sources", "big_nan_region"):
         return  # these are simulated, not damaged after the fact
-    files = schema.FILES_BY_ERA[era]
+    files = formats.FILES_BY_ERA[era]
     if kind == "header_only_catalog":
         for name in (files.zogy_finder, files.zogy_psfcat):
             path = job_dir / name
@@ -32,7 +32,7 @@ def apply(job_dir: Path, kind: str | None, *, era: str) -> None:
                 path.write_text(path.read_text().splitlines()[0] + "\n")
     elif kind == "no_truth":
         for path in job_dir.iterdir():
-            if schema.INJECTION_PATTERN.match(path.name) or schema.OU_INDEX_PATTERN.match(path.name):
+            if formats.INJECTION_PATTERN.match(path.name) or formats.OU_INDEX_PATTERN.match(path.name):
                 path.unlink()
     elif kind == "truncated_fits":
         truncate_file(job_dir / files.channels["zogy_scorr"], fraction=0.5)

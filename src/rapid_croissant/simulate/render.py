@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.stats import sigma_clipped_stats
 
-from rapid_croissant import schema
-from rapid_croissant.simulate import optics
+from rapid_croissant.simulate import constants, optics
 from rapid_croissant.simulate.scene import JobSpec
 
 READ_NOISE_E = 15.0
@@ -61,14 +60,14 @@ def _add_artefacts(counts: np.ndarray, rays, hot) -> None:
 def render_epochs(spec: JobSpec, scene, rng: np.random.Generator) -> Epochs:
     """Draw both epochs of one job. ``scene`` holds stars, galaxies, ou, inj, rays, hot, cov."""
     t = spec.exptime
-    sat_rate = schema.SATURATION_DN / t
+    sat_rate = constants.SATURATION_DN / t
     # --- science epoch (counts in the exposure) ---
     sky_counts = spec.sky_rate * t
     model = _sky_image(spec, scene.stars, scene.galaxies, (scene.ou, scene.inj), fwhm=spec.fwhm_sci)
     counts = rng.poisson(np.clip(model + sky_counts, 0, None)).astype(np.float64)
     counts += rng.normal(0.0, READ_NOISE_E, counts.shape)
     _add_artefacts(counts, scene.rays, scene.hot)
-    sci_raw = (np.minimum(counts, schema.SATURATION_DN) / t).astype(np.float32)
+    sci_raw = (np.minimum(counts, constants.SATURATION_DN) / t).astype(np.float32)
     # RAPID appends a last row and column holding the clipped mean of the raw image / EXPTIME (§2.1)
     fill = np.float32(sigma_clipped_stats(sci_raw[:-1, :-1], sigma=3.0)[0])
     sci_raw[-1, :] = fill

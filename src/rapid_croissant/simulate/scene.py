@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import schema
+from rapid_croissant import formats
+from rapid_croissant.simulate import constants
 
 #: Object densities per 512x512 pixels (an OpenUniverse SCA holds ~25k objects, mostly galaxies).
 STARS_PER_512 = 40
@@ -48,7 +49,7 @@ class JobSpec:
 
     @property
     def zptmag(self) -> float:
-        return schema.zptmag_from_exptime(self.exptime)
+        return constants.zptmag_from_exptime(self.exptime)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -61,7 +62,7 @@ class JobSpec:
 
 def counts_from_ab(ab, *, zptmag: float, filter_name: str):
     """Counts (e-) in the exposure of a source of AB magnitude ``ab`` (inverse of rapid_formats.md §5.1)."""
-    return 10.0 ** (-0.4 * (np.asarray(ab, dtype=float) - zptmag - schema.ZP_BAND[filter_name]))
+    return 10.0 ** (-0.4 * (np.asarray(ab, dtype=float) - zptmag - formats.ZP_BAND[filter_name]))
 
 
 def _area_scale(spec: JobSpec) -> float:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rapid_croissant.dataset import open_dataset
 from rapid_croissant.simulate.core import load_answer_key
 
 
@@ -25,7 +26,7 @@ def _truly_real(key, mag_limit: float) -> pd.DataFrame:
 
 def score_labels(dataset_dir: str | Path, sim_dir: str | Path, *, mag_limit: float = 26.0) -> dict:
     """Precision/recall of zogy_label and sfft_label, and the same-source rate of 'both' candidates."""
-    cand = pd.read_parquet(Path(dataset_dir) / "candidates.parquet")
+    cand = open_dataset(dataset_dir).candidates
     cand = cand[cand.label != -1]
     det = _truly_real(load_answer_key(sim_dir), mag_limit).set_index(["jid", "algorithm", "id"])
     out = {}

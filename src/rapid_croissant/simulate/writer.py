@@ -21,7 +21,7 @@ from astropy.time import Time
 from astropy.wcs import WCS
 from erfa import ErfaWarning
 
-from rapid_croissant import schema
+from rapid_croissant import formats
 from rapid_croissant.simulate.scene import JobSpec
 
 PIXEL_SCALE_DEG = 0.11 / 3600.0
@@ -64,15 +64,15 @@ def write_photutils_catalogs(
     """Write finder and PSF-photometry tables with the column names of ``era`` (basic format)."""
     if len(phot) == 0:
         return  # RAPID writes nothing when photutils finds nothing (§3.1)
-    if era == schema.ERA_2025:
-        back = {v: k for k, v in schema.PHOTUTILS_RENAME.items()}
-        finder = finder[[back.get(c, c) for c in schema.FINDER_COLUMNS_2025]]
-        finder = Table(finder, names=schema.FINDER_COLUMNS_2025)
-        phot = phot[[back.get(c, c) for c in schema.PSFCAT_COLUMNS_2025]]
-        phot = Table(phot, names=schema.PSFCAT_COLUMNS_2025)
+    if era == formats.ERA_2025:
+        back = {v: k for k, v in formats.PHOTUTILS_RENAME.items()}
+        finder = finder[[back.get(c, c) for c in formats.FINDER_COLUMNS_2025]]
+        finder = Table(finder, names=formats.FINDER_COLUMNS_2025)
+        phot = phot[[back.get(c, c) for c in formats.PSFCAT_COLUMNS_2025]]
+        phot = Table(phot, names=formats.PSFCAT_COLUMNS_2025)
     else:
-        finder = finder[list(schema.FINDER_COLUMNS_2026)]
-        phot = phot[list(schema.PSFCAT_COLUMNS_2026)]
+        finder = finder[list(formats.FINDER_COLUMNS_2026)]
+        phot = phot[list(formats.PSFCAT_COLUMNS_2026)]
     for c in ("x_init", "y_init", "x_fit", "y_fit", "x_err", "y_err", "qfit", "cfit"):
         phot[c].info.format = ".4f"
     for c in ("flux_init", "flux_fit"):
@@ -92,7 +92,7 @@ def write_injections(path: Path, inj: pd.DataFrame) -> None:
 
 def write_ou_index(path: Path, objects: pd.DataFrame) -> None:
     """galsim ``OutputCatalog.writeAscii`` layout: '#' + names centred in 16 chars; %16d/%16.8e/%16s rows."""
-    names = schema.OU_COLUMNS
+    names = formats.OU_COLUMNS
     head = "#" + " ".join(n.center(16) for n in names)
     rows = [head]
     for r in objects.itertuples(index=False):
@@ -107,7 +107,7 @@ def write_ou_index(path: Path, objects: pd.DataFrame) -> None:
 
 def ou_table(spec: JobSpec, scene, wcs: WCS, rng) -> pd.DataFrame:
     """The OpenUniverse index rows of this SCA: galaxies, stars and transients (1-based x, y)."""
-    zp_band = schema.ZP_BAND[spec.filter]
+    zp_band = formats.ZP_BAND[spec.filter]
     parts = []
     for kind, df, base in (("galaxy", scene.galaxies, 1_000_000), ("star", scene.stars, 5_000_000)):
         parts.append(
@@ -129,7 +129,7 @@ def ou_table(spec: JobSpec, scene, wcs: WCS, rng) -> pd.DataFrame:
                 "x": ou.x,
                 "y": ou.y,
                 "flux": ou.counts,
-                "obj_type": schema.OU_TRANSIENT_TYPE,
+                "obj_type": formats.OU_TRANSIENT_TYPE,
             }
         )
     )
@@ -141,7 +141,7 @@ def ou_table(spec: JobSpec, scene, wcs: WCS, rng) -> pd.DataFrame:
     table["mag"] = -2.5 * np.log10(table.flux) + zp_band
     table["x"] = table.x + TRUTH_ORIGIN
     table["y"] = table.y + TRUTH_ORIGIN
-    return table[list(schema.OU_COLUMNS)]
+    return table[list(formats.OU_COLUMNS)]
 
 
 def fits_size_ok(path: Path) -> bool:

@@ -24,7 +24,10 @@ from pathlib import Path
 import mlcroissant as mlc
 import pandas as pd
 
-from rapid_croissant import __version__, schema
+from rapid_croissant import __version__
+from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import ConfigError, RapidCroissantError
 from rapid_croissant.writers import atomic
 from rapid_croissant.writers import croissant_text as text
@@ -38,7 +41,6 @@ log = logging.getLogger(__name__)
 
 CONFORMS_TO = ["http://mlcommons.org/croissant/1.1", "http://mlcommons.org/croissant/RAI/1.0"]
 PROV = "http://www.w3.org/ns/prov#"
-BUILD_INFO = "build_info.json"
 #: mlcroissant 1.1.1's spelling -> the RAI 1.0 vocabulary's.
 RAI_SPELLING = {
     "rai:dataCollectionTimeFrame": "rai:dataCollectionTimeframe",
@@ -118,13 +120,16 @@ def _parse_date(value: str, key: str) -> dt.datetime:
 def _read_summary(root: Path) -> dict:
     """What the metadata says about the data: build configuration, jobs, counts, time range."""
     missing = [
-        n for n in (BUILD_INFO, schema.JOBS_PARQUET, schema.CANDIDATES_PARQUET) if not (root / n).is_file()
+        n
+        for n in (names.BUILD_INFO, names.JOBS_PARQUET, names.CANDIDATES_PARQUET)
+        if not (root / n).is_file()
     ]
     if missing:
         raise RapidCroissantError(f"{root}: not a built dataset, missing {', '.join(missing)}")
-    info = json.loads((root / BUILD_INFO).read_text())
-    jobs = pd.read_parquet(root / schema.JOBS_PARQUET)
-    cands = pd.read_parquet(root / schema.CANDIDATES_PARQUET, columns=["label", "split", "jid"])
+    layout = Layout(root)
+    info = json.loads(layout.build_info.read_text())
+    jobs = pd.read_parquet(layout.jobs_parquet)
+    cands = pd.read_parquet(layout.candidates_parquet, columns=["label", "split", "jid"])
     return {
         "info": info,
         "config": info.get("config", {}),
@@ -231,7 +236,7 @@ def write_croissant(
     root = Path(dataset_dir)
     if not root.is_dir():
         raise RapidCroissantError(f"{root}: dataset folder not found")
-    output = Path(output) if output is not None else root / schema.CROISSANT_JSON
+    output = Path(output) if output is not None else Layout(root).croissant_json
     output.parent.mkdir(parents=True, exist_ok=True)
     rel = os.path.relpath(root.resolve(), output.parent.resolve())
     if rel.startswith(".."):

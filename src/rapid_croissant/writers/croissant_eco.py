@@ -64,9 +64,17 @@ class EcoRecords:
         return CUTOUT_SPLIT_REGEX.format(prefix=re.escape(CUTOUTS_DIR + "/"))
 
     def _column(self, rs: str, name: str, types, description: str, **kw) -> mlc.Field:
-        source = mlc.Source(ctx=self.ctx, file_set=CUTOUT_FILES, extract=mlc.Extract(ctx=self.ctx, column=name))
+        source = mlc.Source(
+            ctx=self.ctx, file_set=CUTOUT_FILES, extract=mlc.Extract(ctx=self.ctx, column=name)
+        )
         return mlc.Field(
-            ctx=self.ctx, id=f"{rs}/{name}", name=name, description=description, data_types=types, source=source, **kw
+            ctx=self.ctx,
+            id=f"{rs}/{name}",
+            name=name,
+            description=description,
+            data_types=types,
+            source=source,
+            **kw,
         )
 
     def cutouts(self, n_channels: int, size: int) -> mlc.RecordSet:
@@ -86,7 +94,9 @@ class EcoRecords:
             references=mlc.Source(ctx=self.ctx, field="splits/name"),
         )
         fields = [
-            self._column(rs, "candidate_id", [mlc.DataType.TEXT], "Candidate; refers to transient_candidates"),
+            self._column(
+                rs, "candidate_id", [mlc.DataType.TEXT], "Candidate; refers to transient_candidates"
+            ),
             self._column(rs, "jid", [mlc.DataType.TEXT], "RAPID job id; refers to jobs/jid and physical/jid"),
             split,
             self._column(

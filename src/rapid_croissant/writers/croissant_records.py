@@ -1,6 +1,6 @@
 """The distribution (files) and record sets of ``croissant.json``, built with mlcroissant's API.
 
-Column types, units and descriptions all come from ``schema.py``. Two mlcroissant 1.1.1 bugs decide
+Column types, units and descriptions all come from ``dataset/schema.py``. Two mlcroissant 1.1.1 bugs decide
 where ``references`` may appear (both checked by tests/test_croissant.py):
 
 * split filtering (``filters={"transient_candidates/split": "val"}``) fails when the record set has any
@@ -20,12 +20,12 @@ from pathlib import Path
 import mlcroissant as mlc
 from rdflib import URIRef
 
-from rapid_croissant import schema
-from rapid_croissant.dataset import roles
+from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import roles, schema
 from rapid_croissant.dataset.layout import Layout
+from rapid_croissant.dataset.manifests import TENSOR_KINDS, sha256_file
 from rapid_croissant.errors import RapidCroissantError
 from rapid_croissant.writers.croissant_eco import EcoRecords
-from rapid_croissant.writers.manifest import CATALOGS_MANIFEST, IMAGES_MANIFEST, TENSOR_KINDS, sha256_file
 
 __all__ = ["CANDIDATE_FILES", "RECORD_SETS", "RecordSetBuilder", "SPLIT_REGEX"]
 
@@ -47,7 +47,7 @@ GIT_CHECKSUM = "https://github.com/mlcommons/croissant/issues/80"
 #: The split of a candidate comes from the name of its per-split file (mlcroissant can filter only on such a
 #: field). mlcroissant applies the regex twice (in the join with ``splits`` and again when reading fields), so
 #: it must also accept its own output: both the prefix and the suffix are optional.
-SPLIT_REGEX = r"^(?:{prefix}candidates-)?(train|val|test)(?:\.parquet)?$"
+SPLIT_REGEX = "^(?:{prefix}" + names.CANDIDATES_PREFIX + r")?(train|val|test)(?:\.parquet)?$"
 #: Columns that name a row of another record set, declared in the description instead of ``references``.
 LINKS = {"jid": "jobs/jid", "label": "label_classes/label"}
 SPLIT_URLS = {"train": "cr:TrainingSplit", "val": "cr:ValidationSplit", "test": "cr:TestSplit"}
@@ -82,16 +82,16 @@ RECORD_SETS = (
 
 #: The FileObjects: (file name, encoding format, description).
 FILES = (
-    (schema.CANDIDATES_PARQUET, PARQUET, "All candidates, typed (the rows of the three per-split files)"),
-    (schema.CANDIDATES_CSV, CSV, "All candidates as CSV, in the seed's column order"),
-    *((f"candidates-{s}.parquet", PARQUET, f"Candidates of the {s} split") for s in schema.SPLITS),
-    (schema.JOBS_PARQUET, PARQUET, "One row per RAPID job, failed jobs included"),
-    (schema.JOBS_CSV, CSV, "The jobs table as CSV"),
-    (schema.TRUTH_PARQUET, PARQUET, "Truth sources: injections and OpenUniverse transients"),
-    (schema.TRUTH_CSV, CSV, "The truth table as CSV (the seed's combined_truth_table.csv)"),
-    (IMAGES_MANIFEST, PARQUET, "Path, sha256, shape, dtype and channels of every .npy tensor"),
-    (CATALOGS_MANIFEST, PARQUET, "Path, sha256 and kind of every catalog copy"),
-    ("build_info.json", JSON, "rapid-croissant version and build configuration"),
+    (names.CANDIDATES_PARQUET, PARQUET, "All candidates, typed (the rows of the three per-split files)"),
+    (names.CANDIDATES_CSV, CSV, "All candidates as CSV, in the seed's column order"),
+    *((names.candidates_split_name(s), PARQUET, f"Candidates of the {s} split") for s in names.SPLITS),
+    (names.JOBS_PARQUET, PARQUET, "One row per RAPID job, failed jobs included"),
+    (names.JOBS_CSV, CSV, "The jobs table as CSV"),
+    (names.TRUTH_PARQUET, PARQUET, "Truth sources: injections and OpenUniverse transients"),
+    (names.TRUTH_CSV, CSV, "The truth table as CSV (the seed's combined_truth_table.csv)"),
+    (names.IMAGES_MANIFEST, PARQUET, "Path, sha256, shape, dtype and channels of every .npy tensor"),
+    (names.CATALOGS_MANIFEST, PARQUET, "Path, sha256 and kind of every catalog copy"),
+    (names.BUILD_INFO, JSON, "rapid-croissant version and build configuration"),
 )
 _TENSOR_COLUMNS = {
     "kind": schema.Column(
@@ -134,7 +134,9 @@ def _describe(col: schema.Column, link: str | None = None) -> str:
 class RecordSetBuilder:
     """Builds FileObjects, FileSets and RecordSets of one dataset folder for one ``mlc.Context``."""
 
-    def __init__(self, ctx: mlc.Context, root: Path, *, out_dir: Path, base_url: str = "", repo_url: str = ""):
+    def __init__(
+        self, ctx: mlc.Context, root: Path, *, out_dir: Path, base_url: str = "", repo_url: str = ""
+    ):
         self.ctx, self.root, self.out_dir = ctx, Path(root), Path(out_dir)
         self.base_url = base_url.rstrip("/")
         self.repo_url = (repo_url or base_url).rstrip("/")
@@ -196,18 +198,18 @@ class RecordSetBuilder:
         file_sets = [
             self._file_set(
                 CANDIDATE_FILES,
-                "candidates-*.parquet",
+                names.candidates_split_name("*"),
                 PARQUET,
                 "The per-split candidate files; the split is the file name's middle part",
             ),
             self._file_set(
                 "catalog-files",
-                f"{schema.CATALOGS_DIR}/*.txt",
+                f"{names.CATALOGS_DIR}/*.txt",
                 TEXT,
                 "Copies of the RAPID catalogs, <jid>_<original name>; sha256 in catalogs-manifest.parquet",
             ),
         ]
-        return [self._folder()] + [self._file(*spec) for spec in FILES] + file_sets + EcoRecords(self).files()
+        return [self._file(*spec) for spec in FILES] + [self._folder()] + file_sets + EcoRecords(self).files()
 
     def _field(
         self,
@@ -269,7 +271,7 @@ class RecordSetBuilder:
         return self._inline(
             "splits",
             columns,
-            [(s, SPLIT_URLS[s]) for s in schema.SPLITS],
+            [(s, SPLIT_URLS[s]) for s in names.SPLITS],
             data_types=[mlc.DataType.SPLIT],
             key=["splits/name"],
             description="Train, validation and test splits, assigned by job and balanced by filter",
@@ -338,11 +340,11 @@ class RecordSetBuilder:
     def record_sets(self) -> list[mlc.RecordSet]:
         """All record sets in ``RECORD_SETS`` order."""
         jobs = self._table(
-            "jobs", schema.JOB_SCHEMA, file_object=schema.JOBS_PARQUET, references={"split": "splits/name"}
+            "jobs", schema.JOB_SCHEMA, file_object=names.JOBS_PARQUET, references={"split": "splits/name"}
         )
-        truth = self._table("truth", schema.TRUTH_SCHEMA, file_object=schema.TRUTH_PARQUET)
-        images = self._table("images", _TENSOR_COLUMNS, file_object=IMAGES_MANIFEST)
-        catalogs = self._table("catalogs", _CATALOG_COLUMNS, file_object=CATALOGS_MANIFEST)
+        truth = self._table("truth", schema.TRUTH_SCHEMA, file_object=names.TRUTH_PARQUET)
+        images = self._table("images", _TENSOR_COLUMNS, file_object=names.IMAGES_MANIFEST)
+        catalogs = self._table("catalogs", _CATALOG_COLUMNS, file_object=names.CATALOGS_MANIFEST)
         kinds = "; ".join(f"{k}: {folder}/<jid>.npy" for k, (folder, _, _) in TENSOR_KINDS.items())
         kinds += "; cutout store when built with --cutouts: cutouts/cutouts-<split>.npy (N, 9, 64, 64) and "
         kinds += "cutouts/valid-<split>.npy, rows in the order of candidates-<split>.parquet"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from rapid_croissant import __version__, schema
+from rapid_croissant import __version__
+from rapid_croissant.dataset import schema
 
 __all__ = ["KEYWORDS", "bibtex", "description", "provenance", "rai_fields"]
 

@@ -17,8 +17,7 @@ import re
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rapid_croissant import schema
-from rapid_croissant.dataset import roles
+from rapid_croissant.dataset import roles, schema
 from rapid_croissant.dataset.layout import (
     CUTOUT_PARQUET_FILE,
     CUTOUTS_DIR,
@@ -74,7 +73,12 @@ def _features(path) -> list[dict]:
 
 def _size_category(layout: Layout) -> str:
     n = sum(pq.read_metadata(layout.candidates_split(s)).num_rows for s in SPLITS)
-    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+    for limit, name in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+    ):
         if n < limit:
             return name
     return "1M<n<10M"

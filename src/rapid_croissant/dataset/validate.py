@@ -8,6 +8,7 @@ hashes, tensor shapes and dtypes, and a first record from every record set.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from dataclasses import dataclass
@@ -18,14 +19,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rapid_croissant import schema
-from rapid_croissant.writers.manifest import (
-    CATALOGS_MANIFEST,
-    CUTOUT_DIR,
-    IMAGES_MANIFEST,
-    TENSOR_KINDS,
-    sha256_file,
-)
+from rapid_croissant.dataset import layout as names
+from rapid_croissant.dataset import schema
+from rapid_croissant.dataset.layout import Layout
+from rapid_croissant.dataset.manifests import TENSOR_KINDS, sha256_file
 
 __all__ = ["Problem", "check_croissant", "validate_dataset"]
 
@@ -39,7 +36,7 @@ _ARROW_CHECKS = {
     "sc:Float": pa.types.is_floating,
     "sc:Boolean": pa.types.is_boolean,
 }
-CANDIDATES, JOBS, TRUTH = schema.CANDIDATES_PARQUET, schema.JOBS_PARQUET, schema.TRUTH_PARQUET
+CANDIDATES, JOBS, TRUTH = names.CANDIDATES_PARQUET, names.JOBS_PARQUET, names.TRUTH_PARQUET
 
 
 @dataclass(frozen=True)
@@ -115,14 +112,17 @@ def _check_keys(cands: pd.DataFrame, jobs: pd.DataFrame, truth: pd.DataFrame, pr
 def _check_split_files(root: Path, cands: pd.DataFrame, problems: _Problems) -> None:
     """Each ``candidates-<split>.parquet`` holds exactly the rows of that split."""
     for split in schema.SPLITS:
-        name = f"candidates-{split}.parquet"
+        name = names.candidates_split_name(split)
         part = _read_table(root, name, schema.CANDIDATE_SCHEMA, problems)
         if part is None or "candidate_id" not in part:
             continue
         expected = set(cands.loc[cands["split"] == split, "candidate_id"])
         got = set(part["candidate_id"])
         if got != expected:
-            message = f"{len(got - expected)} row(s) not of the {split} split in {CANDIDATES}, {len(expected - got)} missing"
+            message = (
+                f"{len(got - expected)} row(s) not of the {split} split in {CANDIDATES}, "
+                f"{len(expected - got)} missing"
+            )
             problems.add("split-file", name, message)
         if "split" in part and (part["split"] != split).any():
             problems.add("split-file", name, f"rows whose split column is not {split}")
@@ -188,17 +188,20 @@ def _check_tensor(root: Path, row: dict, problems: _Problems) -> None:
 
 def _check_manifests(root: Path, check_hashes: bool, problems: _Problems) -> None:
     """Listed files exist with their size and sha256, tensors have their shape and dtype, none is unlisted."""
-    layout = {
-        IMAGES_MANIFEST: ([folder for folder, _, _ in TENSOR_KINDS.values()] + [CUTOUT_DIR], "*.npy"),
-        CATALOGS_MANIFEST: ([schema.CATALOGS_DIR], "*"),
+    listed = {
+        names.IMAGES_MANIFEST: (
+            [folder for folder, _, _ in TENSOR_KINDS.values()] + [names.CUTOUTS_DIR],
+            "*.npy",
+        ),
+        names.CATALOGS_MANIFEST: ([names.CATALOGS_DIR], "*"),
     }
-    for manifest, (folders, pattern) in layout.items():
+    for manifest, (folders, pattern) in listed.items():
         if not (root / manifest).is_file():
             problems.add("missing-file", manifest, "not found (run `rapid-croissant croissant`)")
             continue
         rows = pq.read_table(root / manifest).to_pylist()
         for row in rows:
-            if _check_file(root, row, check_hashes, manifest, problems) and manifest == IMAGES_MANIFEST:
+            if _check_file(root, row, check_hashes, manifest, problems) and manifest == names.IMAGES_MANIFEST:
                 _check_tensor(root, row, problems)
         on_disk = {
             p.relative_to(root).as_posix() for f in folders for p in (root / f).glob(pattern) if p.is_file()
@@ -232,20 +235,40 @@ def _check_distribution(path: Path, jsonld: dict, check_hashes: bool, problems: 
         if node.get("@type") != "cr:FileObject" or "://" in url:
             continue
         file = path.parent / url
+        if "git+https" in node.get("encodingFormat", ""):  # the dataset folder, container of the FileSets
+            if not file.is_dir():
+                problems.add("missing-file", url, f"folder {node.get('@id')} of {path.name} not found")
+            continue
         if not file.is_file():
             problems.add("missing-file", url, f"FileObject {node.get('@id')} of {path.name} not found")
         elif check_hashes and node.get("sha256") and sha256_file(file) != node["sha256"]:
             problems.add("checksum", url, f"sha256 differs from {path.name} (stale metadata or changed file)")
 
 
+def _local_mapping(path: Path, jsonld: dict) -> dict[str, str]:
+    """FileObject id -> local path, for the dict form (relative URLs resolved from the file's folder)."""
+    return {
+        n["@id"]: str(path.parent / n["contentUrl"])
+        for n in jsonld.get("distribution", [])
+        if n.get("@type") == "cr:FileObject" and "://" not in n.get("contentUrl", "://")
+    }
+
+
 def _check_records(path: Path, jsonld: dict, problems: _Problems) -> None:
-    """The first record of every record set, each from a fresh ``mlc.Dataset`` (join-order bug)."""
+    """The first record of every record set, each from a fresh ``mlc.Dataset`` (join-order bug): from the
+    file, then as the online checker calls it (the JSON-LD as a dict, local files through ``mapping``)."""
     import mlcroissant as mlc
 
-    for record_set in jsonld.get("recordSet", []):
-        rs = record_set.get("@id") or record_set.get("name")
+    forms = {
+        "": lambda: mlc.Dataset(jsonld=path),
+        " (dict form)": lambda: mlc.Dataset(
+            jsonld=json.loads(path.read_text()), mapping=_local_mapping(path, jsonld)
+        ),
+    }
+    for (form, make), record_set in itertools.product(forms.items(), jsonld.get("recordSet", [])):
+        rs = (record_set.get("@id") or record_set.get("name")) + form
         try:
-            next(iter(mlc.Dataset(jsonld=path).records(rs)))
+            next(iter(make().records(rs.removesuffix(form))))
         except StopIteration:
             problems.add("load", path.name, f"record set {rs} has no records")
         except Exception as err:  # whatever makes loading fail is the problem to report
@@ -290,7 +313,7 @@ def validate_dataset(
     problems = _Problems()
     _check_tables(root, problems)
     _check_manifests(root, check_hashes, problems)
-    path = Path(croissant_path) if croissant_path is not None else root / schema.CROISSANT_JSON
+    path = Path(croissant_path) if croissant_path is not None else Layout(root).croissant_json
     problems.extend(check_croissant(path, check_hashes=check_hashes, run_mlcroissant=run_mlcroissant))
     log.info("%s: %d problem(s)", root, len(problems))
     return list(problems)

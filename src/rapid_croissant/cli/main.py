@@ -48,13 +48,26 @@ def _register() -> None:
         croissant,
         demo,
         evaluate,
+        export,
         report,
         simulate,
         train,
         validate,
     )
 
-    for mod in (simulate, build, croissant, validate, composition, train, evaluate, compare, report, demo):
+    for mod in (
+        simulate,
+        build,
+        croissant,
+        validate,
+        export,
+        composition,
+        train,
+        evaluate,
+        compare,
+        report,
+        demo,
+    ):
         cli.add_command(mod.command)
 
 

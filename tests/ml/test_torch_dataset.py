@@ -76,7 +76,7 @@ def test_unknown_labels_are_kept_only_on_request(cutout_dataset):
 def test_dataloader_with_two_workers_sees_every_item_once(cutout_dataset):
     ds = RapidCutouts(cutout_dataset, split="val", algorithm="both")
     seen, total = [], 0
-    for cutout, valid, features, label in DataLoader(ds, batch_size=16, num_workers=2):
+    for cutout, valid, _features, label in DataLoader(ds, batch_size=16, num_workers=2):
         assert cutout.shape[1:] == (9, 64, 64) and valid.shape[1:] == (64, 64)
         total += len(label)
         seen.append(cutout[:, 2].sum(dim=(1, 2)))

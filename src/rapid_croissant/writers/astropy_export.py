@@ -3,9 +3,10 @@
 Each column carries its unit (``DN/s``, ``deg``, ``pix``, ``mag``, ``d``) and description; missing values
 are masked (a null text, integer or boolean becomes a masked entry, never a made-up value; a float keeps NaN,
 as in the dataset's Parquet files). ``Table.read`` opens all three formats, and
-``SkyCoord(t["ra"], t["dec"])`` works straight away (degrees). The Parquet export uses astropy's own convention (table metadata in YAML and a
-``<name>.mask`` column for masked columns): the dataset's own Parquet files keep their plain schema, which
-pandas, Hugging Face and mlcroissant read, but astropy's Parquet reader cannot represent their null strings.
+``SkyCoord(t["ra"], t["dec"])`` works straight away (degrees). The Parquet export uses astropy's own
+convention (table metadata in YAML and a ``<name>.mask`` column for masked columns): the dataset's own
+Parquet files keep their plain schema, which pandas, Hugging Face and mlcroissant read, but astropy's Parquet
+reader cannot represent their null strings.
 
 The VOTable uses the BINARY2 serialisation (null flags for every type); astropy 8 still reads a null text
 back as "" (only ECSV and the Parquet export keep it masked). DN (data number) is not a VOUnit: VOTable

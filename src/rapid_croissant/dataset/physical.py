@@ -65,6 +65,10 @@ def _columns() -> dict[str, schema.Column]:
         "jid": schema.Column("string", "sc:Text", None, "RAPID job id"),
         "height": schema.Column("Int64", "sc:Integer", "pix", "Tensor height (rows) = FITS NAXIS2"),
         "width": schema.Column("Int64", "sc:Integer", "pix", "Tensor width (columns) = FITS NAXIS1"),
+        "mjd": schema.Column("float64", "sc:Float", "d", "MJD-OBS of the science exposure (float64)"),
+        "date_obs": schema.Column(
+            "string", "sc:Text", None, "Start of the science exposure, ISO 8601 UTC (from MJD-OBS, to the ms)"
+        ),
         "wcs_header": schema.Column(
             "string",
             "sc:Text",

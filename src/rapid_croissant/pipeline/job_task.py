@@ -86,7 +86,8 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
     )
     notes += img.unreadable
     physical.write_job_physical(
-        Layout(cfg.output_dir), physical.job_physical(job.jid, job.shape, job.header.wcs, img.limits)
+        Layout(cfg.output_dir),
+        physical.job_physical(job.jid, job.shape, job.header.wcs, img.limits, job.header.mjd),
     )
     tru = truth.add_expected_snr(tru, img, job)
     cats, dropped = {}, 0

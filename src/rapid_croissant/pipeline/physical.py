@@ -31,14 +31,28 @@ def _wcs_header_text(wcs) -> str:
     return wcs.to_header(relax=True).tostring(sep="\n", endcard=False, padding=False)
 
 
+def _iso(mjd: float | None) -> str | None:
+    if mjd is None or not math.isfinite(mjd):
+        return None
+    from astropy.time import Time
+
+    return Time(mjd, format="mjd", scale="utc").isot
+
+
 def job_physical(
-    jid: str, shape: tuple[int, int] | None, wcs, limits: dict[str, tuple[float, float]]
+    jid: str,
+    shape: tuple[int, int] | None,
+    wcs,
+    limits: dict[str, tuple[float, float]],
+    mjd: float | None = None,
 ) -> dict:
-    """One row of physical.parquet: the job's WCS header and each channel's (vmin, vmax); None if absent."""
+    """One row of physical.parquet: epoch, WCS header and each channel's (vmin, vmax); None if absent."""
     row = {
         "jid": jid,
         "height": int(shape[0]) if shape else None,
         "width": int(shape[1]) if shape else None,
+        "mjd": None if mjd is None or not math.isfinite(mjd) else float(mjd),
+        "date_obs": _iso(mjd),
         "wcs_header": _wcs_header_text(wcs),
     }
     for ch in schema.CHANNELS:

@@ -1,0 +1,107 @@
+"""TFDS's CroissantBuilder on a dataset built with --cutouts: every file-based record set builds with the
+right splits, float64 stays float64 (mjd), cutouts are real arrays; what TFDS does to missing values is
+recorded (it has none: sentinels). Marked ``tfds``: TFDS needs tensorflow and apache-beam, which pins an older
+pyarrow, so it runs in its own environment, named by ``RAPID_TFDS_PYTHON`` (an interpreter with
+tensorflow-datasets, apache-beam and mlcroissant)::
+
+    RAPID_TFDS_PYTHON=/path/to/tfds-env/bin/python python -m pytest -m tfds tests/writers/test_tfds.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rapid_croissant.dataset.cutout_parquet import read_cutout_parquet
+from rapid_croissant.dataset.layout import SPLITS, Layout
+
+pytestmark = pytest.mark.tfds
+
+BUILD = r"""
+import json, logging, sys, time
+import numpy as np
+logging.disable(logging.WARNING)
+import tensorflow_datasets as tfds
+path, data_dir = sys.argv[1], sys.argv[2]
+out = {}
+for rs in ("transient_candidates", "cutouts", "jobs", "truth", "physical", "images", "catalogs"):
+    t0 = time.perf_counter()
+    b = tfds.dataset_builders.CroissantBuilder(jsonld=path, record_set_ids=[rs], file_format="array_record",
+                                               data_dir=f"{data_dir}/{rs}")
+    b.download_and_prepare()
+    res = {"seconds": time.perf_counter() - t0, "splits": {k: v.num_examples for k, v in b.info.splits.items()}}
+    split = "val" if "val" in res["splits"] else next(iter(res["splits"]))
+    src = b.as_data_source(split=split)
+    first = src[0]
+    res["first"] = {k: (v.tolist() if isinstance(v, np.ndarray) and v.size < 100 else
+                        (list(v.shape) + [str(v.dtype)] if isinstance(v, np.ndarray) else
+                         (v.decode() if isinstance(v, bytes) else v))) for k, v in first.items()}
+    res["dtypes"] = {k: str(np.asarray(v).dtype) for k, v in first.items()}
+    if rs == "cutouts":
+        rows = [src[i] for i in range(3)]
+        res["cutouts"] = [np.asarray(r["cutout"], dtype=np.float32).tolist() for r in rows]
+        res["ids"] = [r["candidate_id"].decode() for r in rows]
+    if rs == "transient_candidates":
+        rows = [src[i] for i in range(len(src))]
+        res["rows"] = [{k: (v.decode() if isinstance(v, bytes) else (v.item() if hasattr(v, "item") else v))
+                        for k, v in r.items()} for r in rows]
+    out[rs] = res
+print(json.dumps(out, default=str))
+"""
+
+
+@pytest.fixture(scope="module")
+def built(cutout_dataset, tmp_path_factory):
+    python = os.environ.get("RAPID_TFDS_PYTHON")
+    if not python:
+        pytest.skip("RAPID_TFDS_PYTHON (an interpreter with tensorflow-datasets and apache-beam) is not set")
+    data_dir = tmp_path_factory.mktemp("tfds")
+    env = {**os.environ, "CROISSANT_CACHE": str(data_dir / "cache"), "PYTHONPATH": ""}
+    run = subprocess.run(
+        [python, "-c", BUILD, str(Layout(cutout_dataset).croissant_json), str(data_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_every_record_set_builds_with_its_splits(cutout_dataset, built):
+    layout = Layout(cutout_dataset)
+    want = {s: len(pd.read_parquet(layout.candidates_split(s), columns=["jid"])) for s in SPLITS}
+    want = {s: n for s, n in want.items() if n}
+    assert built["transient_candidates"]["splits"] == want
+    assert built["cutouts"]["splits"] == want
+    assert sum(built["jobs"]["splits"].values()) == len(pd.read_parquet(layout.jobs_parquet))
+    assert sum(built["physical"]["splits"].values()) == len(pd.read_parquet(layout.physical))
+
+
+def test_values_are_not_changed(cutout_dataset, built):
+    layout = Layout(cutout_dataset)
+    frame = pd.read_parquet(layout.candidates_split("val")).set_index("candidate_id")
+    rows = {r["candidate_id"]: r for r in built["transient_candidates"]["rows"]}
+    assert set(rows) == set(frame.index)
+    assert built["transient_candidates"]["dtypes"]["mjd"] == "float64"
+    for cid, row in rows.items():
+        assert row["mjd"] == frame.loc[cid, "mjd"]  # exact: declared cr:Float64
+    table = read_cutout_parquet(layout.cutout_parquet("val"))
+    index = {c: k for k, c in enumerate(table.ids)}
+    for cid, cut in zip(built["cutouts"]["ids"], built["cutouts"]["cutouts"], strict=True):
+        assert np.array_equal(np.asarray(cut, dtype=np.float32), table.cutouts[index[cid]])
+
+
+def test_missing_values_become_tfds_sentinels(cutout_dataset, built):
+    """TFDS has no missing value: a null float or integer comes back as a sentinel. Recorded here (and in
+    the README) so that a user masks them: NaN in the Parquet file <=> the sentinel in TFDS."""
+    frame = pd.read_parquet(Layout(cutout_dataset).candidates_split("val")).set_index("candidate_id")
+    rows = {r["candidate_id"]: r for r in built["transient_candidates"]["rows"]}
+    nan_rows = frame.index[frame["truth_mag"].isna()]
+    got = {rows[c]["truth_mag"] for c in nan_rows}
+    assert len(got) == 1 and next(iter(got)) != next(iter(got))  # NaN stays NaN, or one sentinel value

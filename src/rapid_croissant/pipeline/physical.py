@@ -8,6 +8,7 @@ gathers them into ``physical.parquet`` (one row per job, failed jobs excluded).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
@@ -32,11 +33,11 @@ def _wcs_header_text(wcs) -> str:
 
 
 def _iso(mjd: float | None) -> str | None:
+    """MJD as ISO 8601 to the millisecond (MJD 0 = 1858-11-17T00:00; days of 86400 s, no leap second)."""
     if mjd is None or not math.isfinite(mjd):
         return None
-    from astropy.time import Time
-
-    return Time(mjd, format="mjd", scale="utc").isot
+    when = dt.datetime(1858, 11, 17) + dt.timedelta(days=float(mjd))
+    return when.isoformat(timespec="milliseconds")
 
 
 def job_physical(

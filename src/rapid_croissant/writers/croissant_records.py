@@ -50,6 +50,9 @@ GIT_CHECKSUM = "https://github.com/mlcommons/croissant/issues/80"
 SPLIT_REGEX = "^(?:{prefix}" + names.CANDIDATES_PREFIX + r")?(train|val|test)(?:\.parquet)?$"
 #: Columns that name a row of another record set, declared in the description instead of ``references``.
 LINKS = {"jid": "jobs/jid", "label": "label_classes/label"}
+#: jobs/split names a split in its description only: TFDS filters on any field that references the splits
+#: record set, and mlcroissant can filter only on a file-name regex (NotImplementedError on a column).
+JOB_LINKS = {"split": "splits/name"}
 SPLIT_URLS = {"train": "cr:TrainingSplit", "val": "cr:ValidationSplit", "test": "cr:TestSplit"}
 LABEL_CLASSES = (
     (schema.LABEL_UNKNOWN, "unknown", "The job has no truth files: real or bogus is not known"),
@@ -255,7 +258,7 @@ class RecordSetBuilder:
                 c,
                 self._column_source(n, file_object=file_object),
                 references=refs.get(n),
-                link=None if n in refs or rs == "jobs" else LINKS.get(n),
+                link=None if n in refs else (JOB_LINKS if rs == "jobs" else LINKS).get(n),
             )
             for n, c in columns.items()
         ]
@@ -344,9 +347,7 @@ class RecordSetBuilder:
 
     def record_sets(self) -> list[mlc.RecordSet]:
         """All record sets in ``RECORD_SETS`` order."""
-        jobs = self._table(
-            "jobs", schema.JOB_SCHEMA, file_object=names.JOBS_PARQUET, references={"split": "splits/name"}
-        )
+        jobs = self._table("jobs", schema.JOB_SCHEMA, file_object=names.JOBS_PARQUET)
         truth = self._table("truth", schema.TRUTH_SCHEMA, file_object=names.TRUTH_PARQUET)
         images = self._table("images", _TENSOR_COLUMNS, file_object=names.IMAGES_MANIFEST)
         catalogs = self._table("catalogs", _CATALOG_COLUMNS, file_object=names.CATALOGS_MANIFEST)

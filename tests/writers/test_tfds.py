@@ -1,6 +1,7 @@
 """TFDS's CroissantBuilder on a dataset built with --cutouts: every file-based record set builds with the
 right splits, float64 stays float64 (mjd), cutouts are real arrays; what TFDS does to missing values is
-recorded (it has none: sentinels). Marked ``tfds``: TFDS needs tensorflow and apache-beam, which pins an older
+recorded (it has none: sentinels). TFDS reads every float as ``float_dtype``
+(float32 unless told): the README says to pass ``float_dtype=np.float64``, as done here. Marked ``tfds``: TFDS needs tensorflow and apache-beam, which pins an older
 pyarrow, so it runs in its own environment, named by ``RAPID_TFDS_PYTHON`` (an interpreter with
 tensorflow-datasets, apache-beam and mlcroissant)::
 
@@ -32,7 +33,7 @@ out = {}
 for rs in ("transient_candidates", "cutouts", "jobs", "truth", "physical", "images", "catalogs"):
     t0 = time.perf_counter()
     b = tfds.dataset_builders.CroissantBuilder(jsonld=path, record_set_ids=[rs], file_format="array_record",
-                                               data_dir=f"{data_dir}/{rs}")
+                                               data_dir=f"{data_dir}/{rs}", float_dtype=np.float64)
     b.download_and_prepare()
     res = {"seconds": time.perf_counter() - t0, "splits": {k: v.num_examples for k, v in b.info.splits.items()}}
     split = "val" if "val" in res["splits"] else next(iter(res["splits"]))
@@ -90,7 +91,7 @@ def test_values_are_not_changed(cutout_dataset, built):
     assert set(rows) == set(frame.index)
     assert built["transient_candidates"]["dtypes"]["mjd"] == "float64"
     for cid, row in rows.items():
-        assert row["mjd"] == frame.loc[cid, "mjd"]  # exact: declared cr:Float64
+        assert row["mjd"] == frame.loc[cid, "mjd"]  # exact with float_dtype=np.float64
     table = read_cutout_parquet(layout.cutout_parquet("val"))
     index = {c: k for k, c in enumerate(table.ids)}
     for cid, cut in zip(built["cutouts"]["ids"], built["cutouts"]["cutouts"], strict=True):

@@ -145,10 +145,10 @@ class RapidCutouts:
     def _batch(self, idx: np.ndarray):
         import torch
 
-        cut, valid = self._pixels(idx)
+        cut, valid = self._pixels(idx)  # views of one gathered block: no further copy
         return (
-            torch.from_numpy(np.ascontiguousarray(cut)),
-            torch.from_numpy(np.ascontiguousarray(valid, dtype=np.float32)),
+            torch.from_numpy(cut),
+            torch.from_numpy(valid if valid.dtype == np.float32 else valid.astype(np.float32)),
             torch.from_numpy(self.features[idx]),
             torch.from_numpy(self.labels[idx]),
         )

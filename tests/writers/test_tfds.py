@@ -1,9 +1,7 @@
-"""TFDS's CroissantBuilder on a dataset built with --cutouts: every file-based record set builds with the
-right splits, float64 stays float64 (mjd), cutouts are real arrays; what TFDS does to missing values is
-recorded (it has none: sentinels). TFDS reads every float as ``float_dtype``
-(float32 unless told): the README says to pass ``float_dtype=np.float64``, as done here. Marked ``tfds``: TFDS needs tensorflow and apache-beam, which pins an older
-pyarrow, so it runs in its own environment, named by ``RAPID_TFDS_PYTHON`` (an interpreter with
-tensorflow-datasets, apache-beam and mlcroissant)::
+"""TFDS's CroissantBuilder on a dataset built with --cutouts: every file-based record set builds, with the
+right splits; mjd stays exact with ``float_dtype=np.float64``; cutouts are real arrays; TFDS has no missing
+value, so its sentinels are recorded. Marked ``tfds``: TFDS 4.9 needs tensorflow and apache-beam, which
+pins an older pyarrow, so it runs in its own environment, named by ``RAPID_TFDS_PYTHON``::
 
     RAPID_TFDS_PYTHON=/path/to/tfds-env/bin/python python -m pytest -m tfds tests/writers/test_tfds.py
 """
@@ -21,7 +19,13 @@ import pytest
 from rapid_croissant.dataset.cutout_parquet import read_cutout_parquet
 from rapid_croissant.dataset.layout import SPLITS, Layout
 
-pytestmark = pytest.mark.tfds
+pytestmark = [
+    pytest.mark.tfds,
+    pytest.mark.skipif(
+        not os.environ.get("RAPID_TFDS_PYTHON"),
+        reason="RAPID_TFDS_PYTHON (an interpreter with tensorflow-datasets and apache-beam) is not set",
+    ),
+]
 
 BUILD = r"""
 import json, logging, sys, time
@@ -32,10 +36,12 @@ path, data_dir = sys.argv[1], sys.argv[2]
 out = {}
 for rs in ("transient_candidates", "cutouts", "jobs", "truth", "physical", "images", "catalogs"):
     t0 = time.perf_counter()
-    b = tfds.dataset_builders.CroissantBuilder(jsonld=path, record_set_ids=[rs], file_format="array_record",
-                                               data_dir=f"{data_dir}/{rs}", float_dtype=np.float64)
+    b = tfds.dataset_builders.CroissantBuilder(
+        jsonld=path, record_set_ids=[rs], file_format="array_record", data_dir=f"{data_dir}/{rs}",
+        float_dtype=np.float64)
     b.download_and_prepare()
-    res = {"seconds": time.perf_counter() - t0, "splits": {k: v.num_examples for k, v in b.info.splits.items()}}
+    splits = {k: v.num_examples for k, v in b.info.splits.items()}
+    res = {"seconds": time.perf_counter() - t0, "splits": splits}
     split = "val" if "val" in res["splits"] else next(iter(res["splits"]))
     src = b.as_data_source(split=split)
     first = src[0]
@@ -58,9 +64,7 @@ print(json.dumps(out, default=str))
 
 @pytest.fixture(scope="module")
 def built(cutout_dataset, tmp_path_factory):
-    python = os.environ.get("RAPID_TFDS_PYTHON")
-    if not python:
-        pytest.skip("RAPID_TFDS_PYTHON (an interpreter with tensorflow-datasets and apache-beam) is not set")
+    python = os.environ["RAPID_TFDS_PYTHON"]
     data_dir = tmp_path_factory.mktemp("tfds")
     env = {**os.environ, "CROISSANT_CACHE": str(data_dir / "cache"), "PYTHONPATH": ""}
     run = subprocess.run(
@@ -99,10 +103,14 @@ def test_values_are_not_changed(cutout_dataset, built):
 
 
 def test_missing_values_become_tfds_sentinels(cutout_dataset, built):
-    """TFDS has no missing value: a null float or integer comes back as a sentinel. Recorded here (and in
-    the README) so that a user masks them: NaN in the Parquet file <=> the sentinel in TFDS."""
+    """A null float comes back as -inf, a null integer as -2**63, a null text as "" (README: mask them with
+    the Parquet file's nulls). Values that are present are unchanged."""
     frame = pd.read_parquet(Layout(cutout_dataset).candidates_split("val")).set_index("candidate_id")
     rows = {r["candidate_id"]: r for r in built["transient_candidates"]["rows"]}
-    nan_rows = frame.index[frame["truth_mag"].isna()]
-    got = {rows[c]["truth_mag"] for c in nan_rows}
-    assert len(got) == 1 and next(iter(got)) != next(iter(got))  # NaN stays NaN, or one sentinel value
+    null_mag = frame.index[frame["truth_mag"].isna()]
+    assert len(null_mag) and {rows[c]["truth_mag"] for c in null_mag} == {float("-inf")}
+    present = frame.index[frame["truth_mag"].notna()]
+    assert all(rows[c]["truth_mag"] == frame.loc[c, "truth_mag"] for c in present)
+    null_id = frame.index[frame["zogy_id"].isna()]
+    assert {rows[c]["zogy_id"] for c in null_id} <= {-(2**63)}
+    assert {rows[c]["truth_id"] for c in frame.index[frame["truth_id"].isna()]} <= {""}

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Seed-compatible entry point: ``python generate_croissant.py -d ./my_dataset -o ./my_dataset/croissant.json``.
+"""Seed-compatible entry point: ``python generate_croissant.py -d ./my_dataset -o
+./my_dataset/croissant.json``.
 
 Writes the manifest tables and croissant.json with the same library function as
 ``rapid-croissant croissant`` (which also takes publisher options: --url, --license, --creator, ...).

@@ -1,7 +1,7 @@
 """A small synthetic dataset in exactly the layout the builder writes (dataset/schema.py columns and dtypes).
 
-Columns come from dataset/schema.py: the ones this module does not know get random values of their dtype, so the
-fixture follows schema changes.
+Columns come from dataset/schema.py: the ones this module does not know get random values of their dtype,
+so the fixture follows schema changes.
 
 Six jobs: five good ones across two filters (60 candidates each) and one failed job without products,
 32x32x9 image tensors, PSF stamps, NaN masks, catalog copies and build_info.json. Values are random but
@@ -32,16 +32,6 @@ CATALOGS = ("diffimage_masked_psfcat.txt", "sfftdiffimage_masked_psfcat_finder.t
 SPLIT_SEED = 0
 BUILD_CONFIG = {"match_radius": 4.0, "merge_radius": 1.0, "mag_limit": 28.0, "era": "2025"}
 CREATED = "2026-03-01T12:00:00+00:00"
-
-
-def _as_dtype(values: pd.Series, dtype: str) -> pd.Series:
-    if dtype == "float64":  # NaN, not NA, is the missing value of a numpy float column
-        values = values.astype(object).where(values.notna(), np.nan)
-    return values.astype(dtype)
-
-
-def _typed(frame: pd.DataFrame, columns: dict[str, schema.Column]) -> pd.DataFrame:
-    return pd.DataFrame({name: _as_dtype(frame[name], col.dtype) for name, col in columns.items()})
 
 
 def _random_column(name: str, col: schema.Column, n: int, rng: np.random.Generator) -> list:
@@ -79,7 +69,7 @@ def _truth(jid: str, rng: np.random.Generator, mjd: float, zpt: float) -> pd.Dat
             f"Roman_TDS_simple_model_{FILTERS[jid]}_124_{k % 18 + 1}_lite_inject.txt" for k in range(n)
         ],
     }
-    return _typed(pd.DataFrame(raw), schema.TRUTH_SCHEMA)
+    return schema.cast_table(pd.DataFrame(raw), schema.TRUTH_SCHEMA)
 
 
 def _candidates(
@@ -179,11 +169,11 @@ def write_fake_dataset(root: str | Path, *, seed: int = 1) -> Path:
         job_rows.append(_job_row(jid, cands, truth, mjd, zpt))
         _write_arrays(root, jid, rng)
     job_rows.append(_job_row(FAILED_JOB, None, None, np.nan, np.nan))
-    jobs = _typed(pd.DataFrame(job_rows), schema.JOB_SCHEMA)
+    jobs = schema.cast_table(pd.DataFrame(job_rows), schema.JOB_SCHEMA)
     jobs["split"] = assign_splits(jobs, seed=SPLIT_SEED)
     candidates = pd.concat(cand_parts, ignore_index=True)
     candidates["split"] = candidates["jid"].map(dict(zip(jobs["jid"], jobs["split"], strict=True)))
-    candidates = _typed(candidates, schema.CANDIDATE_SCHEMA)
+    candidates = schema.cast_table(candidates, schema.CANDIDATE_SCHEMA)
     truth = pd.concat(truth_parts, ignore_index=True)
     _write_tables(root, candidates, jobs, truth)
     _write_physical(root)
@@ -222,7 +212,8 @@ def _write_tables(root: Path, candidates: pd.DataFrame, jobs: pd.DataFrame, trut
 
 
 def write_fake_dataset_with_croissant(root: str | Path, **publisher_values) -> tuple[Path, Path]:
-    """The fake dataset plus its manifests and croissant.json (as ``rapid-croissant croissant`` writes them)."""
+    """The fake dataset plus its manifests and croissant.json (as ``rapid-croissant croissant`` writes
+    them)."""
     from rapid_croissant.writers.croissant import write_croissant
 
     root = write_fake_dataset(root)

@@ -76,7 +76,8 @@ def photutils_tables(*, n: int = 5, photutils3: bool = False, seed: int = 0) -> 
 
 
 def write_photutils_pair(job_dir: Path, finder_name: str, psfcat_name: str, *, shuffle: bool = False, **kw):
-    """Write both tables with astropy's "basic" writer, as RAPID does (§3.1); psfcat rows optionally shuffled."""
+    """Write both tables with astropy's "basic" writer, as RAPID does (§3.1); psfcat rows optionally
+    shuffled."""
     finder, psf = photutils_tables(**kw)
     if shuffle:
         psf = psf[np.random.default_rng(1).permutation(len(psf))]
@@ -100,7 +101,8 @@ def write_injections(path: Path, rows) -> None:
 
 
 def write_ou_index(path: Path, rows) -> None:
-    """galsim OutputCatalog.writeAscii layout (§5.2): '# ' + names centred in 16 chars; %16d/%16.8e/%16s rows."""
+    """galsim OutputCatalog.writeAscii layout (§5.2): '# ' + names centred in 16 chars; %16d/%16.8e/%16s
+    rows."""
     names = formats.OU_COLUMNS
     dtypes = [(names[0], "i8")] + [(n, "f8") for n in names[1:-1]] + [(names[-1], "U16")]
     data = np.array([tuple(r) for r in rows], dtype=dtypes)

@@ -25,16 +25,6 @@ NAN_ROWS = 10  # rows 0..9 of sfft_diff are NaN (mask bit set)
 FILTERS = ("H158", "F184")
 
 
-def _typed(frame: pd.DataFrame, columns: dict[str, schema.Column]) -> pd.DataFrame:
-    out = {}
-    for name, col in columns.items():
-        values = frame[name] if name in frame else pd.Series([None] * len(frame))
-        if col.dtype == "float64":
-            values = pd.to_numeric(values.astype(object).where(values.notna(), np.nan), errors="coerce")
-        out[name] = values.astype(col.dtype).to_numpy()
-    return pd.DataFrame(out, columns=list(columns)).astype({n: c.dtype for n, c in columns.items()})
-
-
 def _psf(k: int) -> np.ndarray:
     r = np.arange(PSF_SIZE) - PSF_SIZE // 2
     stamp = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * (1.2 + 0.1 * k) ** 2))
@@ -159,11 +149,13 @@ def write_ml_dataset(root: str | Path, *, seed: int = 0) -> Path:
                 split=SPLIT_OF[jid],
             )
         )
-    candidates = _typed(pd.concat(cand_parts, ignore_index=True), schema.CANDIDATE_SCHEMA)
+    candidates = schema.cast_table(pd.concat(cand_parts, ignore_index=True), schema.CANDIDATE_SCHEMA)
     candidates.to_parquet(root / names.CANDIDATES_PARQUET, index=False)
     for split in schema.SPLITS:
         candidates[candidates["split"] == split].to_parquet(root / f"candidates-{split}.parquet", index=False)
-    _typed(pd.DataFrame(jobs), schema.JOB_SCHEMA).to_parquet(root / names.JOBS_PARQUET, index=False)
-    truth = _typed(pd.concat(truth_parts, ignore_index=True), schema.TRUTH_SCHEMA)
+    schema.cast_table(pd.DataFrame(jobs), schema.JOB_SCHEMA).to_parquet(
+        root / names.JOBS_PARQUET, index=False
+    )
+    truth = schema.cast_table(pd.concat(truth_parts, ignore_index=True), schema.TRUTH_SCHEMA)
     truth.to_parquet(root / names.TRUTH_PARQUET, index=False)
     return root

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import os
-from dataclasses import asdict, dataclass, field
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from rapid_croissant.errors import ConfigError
@@ -11,9 +14,29 @@ from rapid_croissant.errors import ConfigError
 EXECUTORS = ("serial", "process", "dask")
 
 
+def check_keys(keys: Iterable[str], known: Iterable[str], where: str) -> None:
+    """ConfigError naming every key of ``keys`` not in ``known``, each with the closest known name."""
+    known = tuple(known)
+    problems = []
+    for key in keys:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            problems.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    if problems:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(problems)}; known keys: {', '.join(known)}")
+
+
+def read_toml(path: str | Path) -> dict:
+    """A TOML file as a dict; ConfigError naming the file when it cannot be read or parsed."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"config_path: cannot read {path}: {err}") from err
+
+
 @dataclass(frozen=True)
 class BuildConfig:
-    """Options of ``create_dataset.py`` / ``rapid-croissant build`` (defaults follow the seed where it has one).
+    """Options of ``rapid-croissant build`` and ``create_dataset.py`` (defaults follow the seed).
 
     match_radius: pixels within which a detection matches a truth source (seed: 4.0).
     merge_radius: pixels within which a ZOGY and an SFFT detection are the same candidate (mutual nearest).
@@ -39,7 +62,23 @@ class BuildConfig:
     cutouts: bool = False
     cutout_dtype: str = "float32"
     low_snr_flag: float = 5.0
-    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, values: Mapping, *, where: str = "options") -> BuildConfig:
+        """A config from a mapping of option names (``match-radius`` or ``match_radius``); a misspelled
+        name is a ConfigError that suggests the right one."""
+        options = {str(k).replace("-", "_"): v for k, v in values.items()}
+        check_keys(options, [f.name for f in fields(cls)], where)
+        return cls(**options)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, defaults: Mapping | None = None, **overrides) -> BuildConfig:
+        """A config from a TOML file (keys at the top level or in a ``[build]`` table): ``defaults``, then
+        the file's values, then ``overrides``."""
+        data = read_toml(path)
+        table = data["build"] if isinstance(data.get("build"), dict) else data
+        check_keys([str(k).replace("-", "_") for k in table], [f.name for f in fields(cls)], str(path))
+        return cls.from_dict({**(defaults or {}), **table, **overrides})
 
     def __post_init__(self):
         object.__setattr__(self, "input_dir", Path(self.input_dir))

@@ -160,19 +160,14 @@ SUBTRACTION_CHANNELS = {
 }
 
 #: Catalog files the seed copies into ``catalogs/`` (both eras' names; copied when present).
-SEED_CATALOG_FILES = (
-    "diffimage_masked.txt",
-    "diffimage_masked_sepsfcat.txt",
-    "diffimage_masked_psfcat_finder.txt",
-    "diffimage_masked_psfcat.txt",
-    "sfftdiffimage_cconv_masked.txt",
-    "sfftdiffimage_masked_sepsfcat.txt",
-    "sfftdiffimage_masked_psfcat_finder.txt",
-    "sfftdiffimage_masked_psfcat.txt",
-    "zogy_diffimage_masked.txt",
-    "zogy_diffimage_masked_sepsfcat.txt",
-    "zogy_diffimage_masked_psfcat_finder.txt",
-    "zogy_diffimage_masked_psfcat.txt",
+SEED_CATALOG_FILES = tuple(
+    """
+    diffimage_masked.txt diffimage_masked_sepsfcat.txt diffimage_masked_psfcat_finder.txt
+    diffimage_masked_psfcat.txt sfftdiffimage_cconv_masked.txt sfftdiffimage_masked_sepsfcat.txt
+    sfftdiffimage_masked_psfcat_finder.txt sfftdiffimage_masked_psfcat.txt zogy_diffimage_masked.txt
+    zogy_diffimage_masked_sepsfcat.txt zogy_diffimage_masked_psfcat_finder.txt
+    zogy_diffimage_masked_psfcat.txt
+    """.split()
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -207,74 +202,27 @@ DEFAULT_TRUTH_ORIGIN = 1
 # photutils catalogs (§3.2): both eras are mapped onto the 2025 (photutils 2) names internally
 # --------------------------------------------------------------------------------------------------
 
-FINDER_COLUMNS_2025 = (
-    "id",
-    "xcentroid",
-    "ycentroid",
-    "sharpness",
-    "roundness1",
-    "roundness2",
-    "npix",
-    "peak",
-    "flux",
-    "mag",
-    "daofind_mag",
+FINDER_COLUMNS_2025 = tuple(
+    """
+    id xcentroid ycentroid sharpness roundness1 roundness2 npix peak flux mag daofind_mag
+    """.split()
 )
-FINDER_COLUMNS_2026 = (
-    "id",
-    "x_centroid",
-    "y_centroid",
-    "sharpness",
-    "roundness1",
-    "roundness2",
-    "n_pixels",
-    "peak",
-    "flux",
-    "mag",
-    "daofind_mag",
+FINDER_COLUMNS_2026 = tuple(
+    """
+    id x_centroid y_centroid sharpness roundness1 roundness2 n_pixels peak flux mag daofind_mag
+    """.split()
 )
-PSFCAT_COLUMNS_2025 = (
-    "id",
-    "group_id",
-    "group_size",
-    "local_bkg",
-    "x_init",
-    "y_init",
-    "flux_init",
-    "x_fit",
-    "y_fit",
-    "flux_fit",
-    "x_err",
-    "y_err",
-    "flux_err",
-    "npixfit",
-    "qfit",
-    "cfit",
-    "flags",
-    "ra",
-    "dec",
+PSFCAT_COLUMNS_2025 = tuple(
+    """
+    id group_id group_size local_bkg x_init y_init flux_init x_fit y_fit flux_fit x_err y_err flux_err
+    npixfit qfit cfit flags ra dec
+    """.split()
 )
-PSFCAT_COLUMNS_2026 = (
-    "id",
-    "group_id",
-    "group_size",
-    "local_bkg",
-    "x_init",
-    "y_init",
-    "flux_init",
-    "x_fit",
-    "y_fit",
-    "flux_fit",
-    "x_err",
-    "y_err",
-    "flux_err",
-    "n_pixels_fit",
-    "qfit",
-    "cfit",
-    "reduced_chi2",
-    "flags",
-    "ra",
-    "dec",
+PSFCAT_COLUMNS_2026 = tuple(
+    """
+    id group_id group_size local_bkg x_init y_init flux_init x_fit y_fit flux_fit x_err y_err flux_err
+    n_pixels_fit qfit cfit reduced_chi2 flags ra dec
+    """.split()
 )
 #: photutils 3 name -> internal (photutils 2) name.
 PHOTUTILS_RENAME = {
@@ -313,96 +261,20 @@ def _expand(name: str, n: int) -> tuple[str, ...]:
 
 #: The parameters of RAPID's ``cdf/rapidSexParamsDiffImage.inp`` in order; ``NAME(n)`` is a vector
 #: parameter of n columns (our reader names them NAME_1..NAME_n).
-SEXTRACTOR_PARAMETERS: tuple[str, ...] = (
-    "NUMBER",
-    "FLAGS",
-    "XWIN_IMAGE",
-    "YWIN_IMAGE",
-    "X_WORLD",
-    "Y_WORLD",
-    "XPEAK_IMAGE",
-    "YPEAK_IMAGE",
-    "THETAWIN_IMAGE",
-    "ERRTHETAWIN_IMAGE",
-    "ALPHAWIN_J2000",
-    "DELTAWIN_J2000",
-    "THETAWIN_J2000",
-    "X2WIN_IMAGE",
-    "Y2WIN_IMAGE",
-    "XYWIN_IMAGE",
-    "AWIN_WORLD",
-    "BWIN_WORLD",
-    "MAG_ISO",
-    "MAGERR_ISO",
-    "MAG_AUTO",
-    "MAGERR_AUTO",
-    "MAG_ISOCOR",
-    "MAGERR_ISOCOR",
-    "MAG_APER(6)",
-    "MAGERR_APER(6)",
-    "MAG_PETRO",
-    "MAGERR_PETRO",
-    "MAG_BEST",
-    "MAGERR_BEST",
-    "MU_THRESHOLD",
-    "MU_MAX",
-    "BACKGROUND",
-    "THRESHOLD",
-    "ELONGATION",
-    "ISOAREA_WORLD",
-    "ISOAREAF_WORLD",
-    "ISO0",
-    "ISO1",
-    "ISO2",
-    "ISO3",
-    "ISO4",
-    "ISO5",
-    "ISO6",
-    "ISO7",
-    "FWHM_IMAGE",
-    "KRON_RADIUS",
-    "PETRO_RADIUS",
-    "CLASS_STAR",
-    "FLUX_BEST",
-    "FLUXERR_BEST",
-    "FLUX_AUTO",
-    "FLUXERR_AUTO",
-    "FLUX_ISO",
-    "FLUXERR_ISO",
-    "FLUX_APER(6)",
-    "FLUXERR_APER(6)",
-    "X_IMAGE",
-    "Y_IMAGE",
-    "X2_IMAGE",
-    "Y2_IMAGE",
-    "XY_IMAGE",
-    "THETA_IMAGE",
-    "ERRAWIN_IMAGE",
-    "ERRBWIN_IMAGE",
-    "THETAWIN_WORLD",
-    "ERRX2WIN_IMAGE",
-    "ERRY2WIN_IMAGE",
-    "ERRXYWIN_IMAGE",
-    "FLUX_RADIUS(7)",
-    "ERRAWIN_WORLD",
-    "ERRBWIN_WORLD",
-    "ERRTHETAWIN_WORLD",
-    "A_IMAGE",
-    "ERRA_IMAGE",
-    "B_IMAGE",
-    "ERRB_IMAGE",
-    "A_WORLD",
-    "ERRA_WORLD",
-    "B_WORLD",
-    "ERRB_WORLD",
-    "ERRTHETA_IMAGE",
-    "ERRX2_IMAGE",
-    "ERRY2_IMAGE",
-    "ERRXY_IMAGE",
-    "AWIN_IMAGE",
-    "BWIN_IMAGE",
-    "FLUX_PETRO",
-    "FLUXERR_PETRO",
+SEXTRACTOR_PARAMETERS: tuple[str, ...] = tuple(
+    """
+    NUMBER FLAGS XWIN_IMAGE YWIN_IMAGE X_WORLD Y_WORLD XPEAK_IMAGE YPEAK_IMAGE THETAWIN_IMAGE
+    ERRTHETAWIN_IMAGE ALPHAWIN_J2000 DELTAWIN_J2000 THETAWIN_J2000 X2WIN_IMAGE Y2WIN_IMAGE XYWIN_IMAGE
+    AWIN_WORLD BWIN_WORLD MAG_ISO MAGERR_ISO MAG_AUTO MAGERR_AUTO MAG_ISOCOR MAGERR_ISOCOR MAG_APER(6)
+    MAGERR_APER(6) MAG_PETRO MAGERR_PETRO MAG_BEST MAGERR_BEST MU_THRESHOLD MU_MAX BACKGROUND THRESHOLD
+    ELONGATION ISOAREA_WORLD ISOAREAF_WORLD ISO0 ISO1 ISO2 ISO3 ISO4 ISO5 ISO6 ISO7 FWHM_IMAGE
+    KRON_RADIUS PETRO_RADIUS CLASS_STAR FLUX_BEST FLUXERR_BEST FLUX_AUTO FLUXERR_AUTO FLUX_ISO
+    FLUXERR_ISO FLUX_APER(6) FLUXERR_APER(6) X_IMAGE Y_IMAGE X2_IMAGE Y2_IMAGE XY_IMAGE THETA_IMAGE
+    ERRAWIN_IMAGE ERRBWIN_IMAGE THETAWIN_WORLD ERRX2WIN_IMAGE ERRY2WIN_IMAGE ERRXYWIN_IMAGE
+    FLUX_RADIUS(7) ERRAWIN_WORLD ERRBWIN_WORLD ERRTHETAWIN_WORLD A_IMAGE ERRA_IMAGE B_IMAGE ERRB_IMAGE
+    A_WORLD ERRA_WORLD B_WORLD ERRB_WORLD ERRTHETA_IMAGE ERRX2_IMAGE ERRY2_IMAGE ERRXY_IMAGE AWIN_IMAGE
+    BWIN_IMAGE FLUX_PETRO FLUXERR_PETRO
+    """.split()
 )
 
 

@@ -1,4 +1,5 @@
-"""photutils catalogs joined by id (never by row), both column eras; SExtractor read/write; no-detection cases."""
+"""photutils catalogs joined by id (never by row), both column eras; SExtractor read/write; no-detection
+cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""FITS planes keep dtype, shape and NaNs; broken files raise JobError naming job and file; header fallbacks."""
+"""FITS planes keep dtype, shape and NaNs; broken files raise JobError naming job and file; header
+fallbacks."""
 
 from __future__ import annotations
 

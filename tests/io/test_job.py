@@ -90,8 +90,8 @@ def test_check_job_lists_every_problem_at_once(tmp_path):
     assert all(p.job == "jid77" for p in problems)
     assert sorted((p.file or "", p.severity) for p in problems) == sorted(
         [
-            (files.channels["zogy_scorr"], "error"),
-            (files.channels["sfft_uncert"], "error"),
+            (files.channels["zogy_scorr"], "warning"),
+            (files.channels["sfft_uncert"], "warning"),
             (files.sfft_finder, "error"),
             (files.zogy_sextractor, "warning"),
             (files.zogy_psfcat, "warning"),
@@ -101,8 +101,10 @@ def test_check_job_lists_every_problem_at_once(tmp_path):
     )
     text = "\n".join(map(str, problems))
     assert f"jid77/{files.channels['zogy_scorr']}: truncated" in text
+    assert "channel zogy_scorr left empty and masked" in text
+    sci = files.channels["sci"]
     assert (
-        f"jid77/{files.channels['sfft_uncert']}: shape (33, 32) differs from {files.channels['sci']}'s (33, 33)"
+        f"jid77/{files.channels['sfft_uncert']}: shape (33, 32) differs from {sci}'s (33, 33): resized"
         in text
     )
     assert f"jid77/{files.sfft_finder}: missing required column(s): daofind_mag" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from click.core import ParameterSource
 
 from rapid_croissant.config import EXECUTORS, BuildConfig
 
@@ -12,7 +13,8 @@ def report(summary) -> int:
     counts = summary.counts()
     text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     click.echo(
-        f"built {summary.output_dir}: {summary.n_candidates} candidates from {len(summary.results)} jobs ({text})"
+        f"built {summary.output_dir}: {summary.n_candidates} candidates from {len(summary.results)} jobs "
+        f"({text})"
     )
     for r in summary.results:
         if r.status == "partial":
@@ -22,10 +24,14 @@ def report(summary) -> int:
     return 1 if summary.failed else 0
 
 
-def run_build(**options) -> int:
+def run_build(config_path=None, defaults=None, **options) -> int:
+    """Build with ``options`` over the TOML file ``config_path`` over ``defaults``; return the exit code."""
     from rapid_croissant.pipeline.pipeline import build_dataset
 
-    cfg = BuildConfig(**options)
+    if config_path is None:
+        cfg = BuildConfig.from_dict({**(defaults or {}), **options})
+    else:
+        cfg = BuildConfig.from_toml(config_path, defaults=defaults, **options)
     return report(build_dataset(cfg))
 
 
@@ -129,7 +135,20 @@ def build_options(f):
 
 @click.command("build")
 @build_options
-def command(**options):
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="TOML file of build options named as above (match_radius = 3.0; top level or a [build] table); "
+    "options given on the command line win.",
+)
+@click.pass_context
+def command(ctx, config_path, **options):
     """Build the unified ZOGY+SFFT candidate dataset from RAPID job folders."""
     options["jobs"] = tuple(options["jobs"]) or None
-    raise SystemExit(run_build(**options))
+    # the file's values win over the defaults, the command line over both
+    default = {k for k in options if ctx.get_parameter_source(k) == ParameterSource.DEFAULT}
+    defaults = {k: v for k, v in options.items() if k in default}
+    given = {k: v for k, v in options.items() if k not in default}
+    raise SystemExit(run_build(config_path, defaults, **given))

@@ -1,4 +1,5 @@
-"""``rapid-croissant simulate``: write realistic RAPID job folders (real ZOGY and SFFT on simulated pixels)."""
+"""``rapid-croissant simulate``: write realistic RAPID job folders (real ZOGY and SFFT on simulated
+pixels)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rapid_croissant.science.vocabulary import SPLITS
+from rapid_croissant.vocabulary import SPLITS
 
 __all__ = [
     "SPLITS",

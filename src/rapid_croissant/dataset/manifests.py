@@ -1,8 +1,9 @@
 """What the two manifest tables of a dataset hold: the tensor kinds, the Arrow schemas and the checksum.
 
-Every tensor (``images/``, ``psfs/``, ``masks/``, the cutout store) gets a row in the images manifest and every
-catalog copy a row in the catalogs manifest, with its relative path, sha256 and size (plus shape, dtype and
-channel order for tensors). The writer is ``writers/manifest.py``; ``dataset/validate.py`` checks them.
+Every tensor (``images/``, ``psfs/``, ``masks/``, the cutout store) gets a row in the images manifest and
+every catalog copy a row in the catalogs manifest, with its relative path, sha256 and size (plus shape,
+dtype and channel order for tensors). The writer is ``writers/manifest.py``; ``dataset/validate.py``
+checks them.
 """
 
 from __future__ import annotations

@@ -3,14 +3,13 @@ candidates, truth and jobs tables, the label values and flags, the loader's chan
 of a table to its schema.
 
 RAPID's input formats are in ``rapid_croissant.formats``; the values the science assigns (labels, flags,
-splits) in ``rapid_croissant.science.vocabulary``; both are re-exported here for readers of a dataset.
+splits) in ``rapid_croissant.vocabulary``; both are re-exported here for readers of a dataset.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from rapid_croissant.formats import (
     CHANNEL_DESCRIPTIONS,
@@ -19,7 +18,10 @@ from rapid_croissant.formats import (
     SEED_FEATURES,
     SUBTRACTIONS,
 )
-from rapid_croissant.science.vocabulary import LABEL_BOGUS, LABEL_FLAGS, LABEL_REAL, LABEL_UNKNOWN, SPLITS
+from rapid_croissant.vocabulary import LABEL_BOGUS, LABEL_FLAGS, LABEL_REAL, LABEL_UNKNOWN, SPLITS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -232,11 +234,15 @@ JOB_SCHEMA: dict[str, Column] = {
 
 def empty_table(table_schema: dict[str, Column]) -> pd.DataFrame:
     """A table with no rows and the columns of ``table_schema``, typed."""
+    import pandas as pd
+
     return pd.DataFrame({c: pd.Series(dtype=col.dtype) for c, col in table_schema.items()})
 
 
 def cast_table(df: pd.DataFrame, table_schema: dict[str, Column]) -> pd.DataFrame:
     """Columns of ``table_schema`` in its order, each cast to its pandas dtype (missing columns become NA)."""
+    import pandas as pd
+
     out = {}
     for name, col in table_schema.items():
         values = df[name] if name in df.columns else pd.Series([pd.NA] * len(df), index=df.index)

@@ -115,7 +115,8 @@ def _join_on_id(finder: pd.DataFrame, psfcat: pd.DataFrame, owner: Path, psfcat_
 def read_photutils_catalog(
     finder_path: str | Path, psfcat_path: str | Path, *, job: str | Path | None = None
 ) -> pd.DataFrame:
-    """Finder and PSF-fit catalogs of one algorithm joined on ``id``: one row per detection, internal names."""
+    """Finder and PSF-fit catalogs of one algorithm joined on ``id``: one row per detection, internal
+    names."""
     finder_path, psfcat_path = Path(finder_path), Path(psfcat_path)
     owner = _owner(finder_path, job)
     finder = _load_photutils(finder_path, formats.FINDER_REQUIRED, formats.FINDER_REQUIRED, owner)
@@ -224,7 +225,8 @@ def write_sextractor_catalog(df: pd.DataFrame, path: str | Path) -> None:
 
 
 def _head(path: Path) -> tuple[list[str], bool]:
-    """Header lines (leading '#' lines, or the first line) and whether a data row follows, without reading all."""
+    """Header lines (leading '#' lines, or the first line) and whether a data row follows, without reading
+    all."""
     header, has_rows = [], False
     with path.open() as fh:
         for line in fh:

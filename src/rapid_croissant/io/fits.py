@@ -75,7 +75,8 @@ def read_plane_shape(path: str | Path, *, job: str | Path | None = None) -> tupl
 
 
 def check_plane_file(path: str | Path, *, job: str | Path | None = None) -> tuple[int, int]:
-    """Shape of a plane after checking, without loading it, that the file holds all the data its header announces."""
+    """Shape of a plane after checking, without loading it, that the file holds all the data its header
+    announces."""
     path = Path(path)
     owner = _owner(path, job)
     header, offset = _read_primary_header(path, job=owner)
@@ -120,7 +121,8 @@ def read_plane(path: str | Path, *, job: str | Path | None = None) -> np.ndarray
 
 
 def _header_candidates(job_dir: Path, files: formats.JobFiles) -> list[Path]:
-    """Files whose headers may hold the facts, best first (§6): the reformatted science image, then products."""
+    """Files whose headers may hold the facts, best first (§6): the reformatted science image, then
+    products."""
     science = sorted(
         (p for p in job_dir.iterdir() if p.is_file() and formats.SCIENCE_HEADER_PATTERN.match(p.name)),
         key=lambda p: ("inject" not in p.name, p.name),  # the injected image is the one RAPID differenced
@@ -174,7 +176,8 @@ def _facts_from_names(job_dir: Path) -> tuple[dict, str]:
 
 
 def read_header_facts(job_dir: str | Path, *, files: formats.JobFiles | None = None) -> HeaderFacts:
-    """FILTER, ZPTMAG, EXPTIME, MJD-OBS, DATE-OBS, SCA_NUM and the WCS of a job, each from the best header having it."""
+    """FILTER, ZPTMAG, EXPTIME, MJD-OBS, DATE-OBS, SCA_NUM and the WCS of a job, each from the best header
+    having it."""
     job_dir = Path(job_dir)
     if not job_dir.is_dir():
         raise JobError(job_dir, None, "job folder does not exist")

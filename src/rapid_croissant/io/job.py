@@ -132,7 +132,11 @@ def _channel_problems(jid: str, files: formats.JobFiles, present: dict[str, bool
 
 
 def _plane_problems(path: Path, files: formats.JobFiles, present: dict[str, bool]) -> list[JobProblem]:
-    """Unreadable or truncated FITS, and full-frame channels whose shape differs from the science image's."""
+    """Unreadable or truncated FITS, and full-frame channels whose shape differs from the science image's.
+
+    Warnings, as in the build: an unreadable plane is left empty and masked, a mismatched one resized
+    (the job is built, with status ``partial`` for an unreadable plane).
+    """
     problems, shapes = [], {}
     for channel, name in files.channels.items():
         if not present[channel]:
@@ -140,15 +144,16 @@ def _plane_problems(path: Path, files: formats.JobFiles, present: dict[str, bool
         try:
             shapes[channel] = check_plane_file(path / name, job=path)
         except JobError as exc:
-            problems.append(JobProblem(path.name, name, "error", exc.reason))
+            message = f"{exc.reason}: channel {channel} left empty and masked"
+            problems.append(JobProblem(path.name, name, "warning", message))
     frames = {c: s for c, s in shapes.items() if c not in formats.STAMP_CHANNELS}
     if frames:
         reference = CORE_CHANNELS[0] if CORE_CHANNELS[0] in frames else next(iter(frames))
         expected = frames[reference]
         for channel, shape in frames.items():
             if shape != expected:
-                message = f"shape {shape} differs from {files.channels[reference]}'s {expected}"
-                problems.append(JobProblem(path.name, files.channels[channel], "error", message))
+                message = f"shape {shape} differs from {files.channels[reference]}'s {expected}: resized"
+                problems.append(JobProblem(path.name, files.channels[channel], "warning", message))
     return problems
 
 

@@ -67,7 +67,8 @@ def read_injections(
     origin: float = formats.DEFAULT_TRUTH_ORIGIN,
     job: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Injected fakes: ``row`` (the only identifier), 0-based ``x, y``, raw-exposure ``flux`` and ``mag_ab``."""
+    """Injected fakes: ``row`` (the only identifier), 0-based ``x, y``, raw-exposure ``flux`` and
+    ``mag_ab``."""
     path = Path(path)
     owner = _owner(path, job)
     raw = _read_table(path, owner)

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
+from rapid_croissant import formats
+
 __all__ = [
     "completeness_curve",
     "false_positives_per_image",
@@ -45,7 +47,7 @@ def completeness_curve(
     *,
     bins=None,
     bin_width: float = 0.5,
-    mag_range: tuple[float, float] = (21.0, 28.0),
+    mag_range: tuple[float, float] = formats.INJECTION_MAG_RANGE,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Fraction of truth sources recovered per magnitude bin, with a Wilson score interval.

@@ -47,52 +47,41 @@ def _job_arrays(layout: Layout, jid: str):
     )
 
 
-def _store_split(layout: Layout, split: str, *, dtype: str, size: int) -> int:
+def _fill_job(store, valid, rows, layout: Layout, jid: str, xy: np.ndarray, *, dtype: str, size: int) -> None:
+    """Write the cutouts and validity planes of one job's candidates (``rows`` of the split)."""
     from rapid_croissant.science.cutouts import job_cutouts
 
-    cand = read_table(layout.candidates_split(split), columns=["candidate_id", "jid", "x", "y"])
     np_dtype, scale = DTYPES[dtype]
+    image, mask, psf = _job_arrays(layout, jid)
+
+    def cutouts(channels):
+        return job_cutouts(image, mask, psf, xy[:, 0], xy[:, 1], channels=channels, size=size)
+
+    cut = cutouts(schema.CHANNELS)
+    vals = cut[:, :-1] * scale
+    store[rows] = np.rint(vals) if np_dtype == np.uint8 else vals
+    for k, alg in enumerate(VALID_SETS):
+        ok = cut[:, -1] if alg == "both" else cutouts(schema.CUTOUT_CHANNELS[alg])[:, -1]
+        valid[rows, k] = np.packbits(ok > 0.5, axis=-1)
+
+
+def _store_split(layout: Layout, split: str, *, dtype: str, size: int) -> int:
+    cand = read_table(layout.candidates_split(split), columns=["candidate_id", "jid", "x", "y"])
     n = len(cand)
     with (
         atomic_path(layout.cutouts(split)) as tmp_c,
         atomic_path(layout.cutout_valid(split)) as tmp_v,
     ):
-        store = np.lib.format.open_memmap(
-            tmp_c, mode="w+", dtype=np_dtype, shape=(n, len(schema.CHANNELS), size, size)
-        )
+        shape = (n, len(schema.CHANNELS), size, size)
+        store = np.lib.format.open_memmap(tmp_c, mode="w+", dtype=DTYPES[dtype][0], shape=shape)
         valid = np.lib.format.open_memmap(
             tmp_v, mode="w+", dtype=np.uint8, shape=(n, len(VALID_SETS), size, size // 8)
         )
         jids = cand["jid"].astype(str).to_numpy()
+        xy = cand[["x", "y"]].to_numpy(float)
         for jid in pd.unique(jids):
             rows = np.flatnonzero(jids == jid)
-            image, mask, psf = _job_arrays(layout, jid)
-            cut = job_cutouts(
-                image,
-                mask,
-                psf,
-                cand["x"].to_numpy(float)[rows],
-                cand["y"].to_numpy(float)[rows],
-                channels=schema.CHANNELS,
-                size=size,
-            )
-            vals = cut[:, :-1] * scale
-            store[rows] = np.rint(vals) if np_dtype == np.uint8 else vals
-            for k, alg in enumerate(VALID_SETS):
-                ok = (
-                    cut[:, -1]
-                    if alg == "both"
-                    else job_cutouts(
-                        image,
-                        mask,
-                        psf,
-                        cand["x"].to_numpy(float)[rows],
-                        cand["y"].to_numpy(float)[rows],
-                        channels=schema.CUTOUT_CHANNELS[alg],
-                        size=size,
-                    )[:, -1]
-                )
-                valid[rows, k] = np.packbits(ok > 0.5, axis=-1)
+            _fill_job(store, valid, rows, layout, jid, xy[rows], dtype=dtype, size=size)
         store.flush()
         valid.flush()
         del store, valid

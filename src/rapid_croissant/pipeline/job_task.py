@@ -61,9 +61,8 @@ def _in_bounds(cat: pd.DataFrame, shape) -> np.ndarray:
 
 def _label_algorithm(cat, tru: pd.DataFrame, alg: str, cfg: BuildConfig, has_truth: bool) -> pd.DataFrame:
     snr = tru[f"snr_{alg}"].to_numpy(float) if len(tru) else np.zeros(0)
-    eligible = tru["bright"].to_numpy(bool) if len(tru) else np.zeros(0, bool)
-    if cfg.min_truth_snr > 0 and len(tru):
-        eligible = eligible & (np.nan_to_num(snr, nan=np.inf) >= cfg.min_truth_snr)
+    bright = tru["bright"].to_numpy(bool) if len(tru) else np.zeros(0, bool)
+    eligible = labels.eligible_truth(bright, snr, min_snr=cfg.min_truth_snr)
     lab = labels.label_detections(
         cat[["x_fit", "y_fit"]].to_numpy(float),
         tru,

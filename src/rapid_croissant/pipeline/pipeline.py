@@ -186,7 +186,7 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     atomic.write_parquet(layout.jobs_parquet, jobs)
     info = {
         "rapid_croissant_version": __version__,
-        "config": {k: v for k, v in cfg.to_json_dict().items() if k not in ("extra",)},
+        "config": cfg.to_json_dict(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     atomic.write_text(layout.build_info, json.dumps(info, indent=1, default=str))

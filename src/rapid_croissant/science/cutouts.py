@@ -78,7 +78,8 @@ def extract_cutout(
 def extract_cutouts(
     image: np.ndarray, xs: np.ndarray, ys: np.ndarray, *, size: int = 64, fill: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Batched :func:`extract_cutout`: ``(N, size, size[, C])`` float32 cutouts and ``(N, size, size)`` masks."""
+    """Batched :func:`extract_cutout`: ``(N, size, size[, C])`` float32 cutouts and ``(N, size, size)``
+    masks."""
     size = _check_size(size)
     image = np.asanyarray(image)
     _check_image(image)
@@ -94,7 +95,8 @@ def extract_cutouts(
 
 
 def psf_plane(stamp: np.ndarray, size: int) -> np.ndarray:
-    """The stamp on a zero ``size x size`` plane, its centre pixel ``n // 2`` at ``size // 2`` (cropped if larger)."""
+    """The stamp on a zero ``size x size`` plane, its centre pixel ``n // 2`` at ``size // 2`` (cropped if
+    larger)."""
     plane = np.zeros((size, size), dtype=np.float32)
     c = size // 2
     rows, cols = stamp.shape
@@ -115,7 +117,8 @@ def job_cutouts(
     channels: tuple[str, ...],
     size: int = 64,
 ) -> np.ndarray:
-    """``(N, len(channels) + 1, size, size)`` float32 cutouts of one job: ``channels`` then the validity channel.
+    """``(N, len(channels) + 1, size, size)`` float32 cutouts of one job: ``channels`` then the validity
+    channel.
 
     ``image`` is the (H, W, 9) tensor (a memmap is fine), ``mask`` its uint16 NaN bit mask (None: all finite),
     ``psf`` the native stamp (None: the PSF channel stays 0).

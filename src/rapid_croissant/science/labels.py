@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rapid_croissant import formats
-from rapid_croissant.science import vocabulary
+from rapid_croissant import formats, vocabulary
 from rapid_croissant.science.matching import match_one_to_one, nearest_within
 from rapid_croissant.science.merge import merge_by_position
 
@@ -32,9 +31,19 @@ def noise_equivalent_area(psf: np.ndarray) -> float:
 
 
 def expected_snr(rate, sigma_local, *, nea: float) -> np.ndarray:
-    """Expected PSF-fit S/N of a point source of ``rate`` (DN/s) over background noise ``sigma_local`` per pixel."""
+    """Expected PSF-fit S/N of a point source of ``rate`` (DN/s) over background noise ``sigma_local`` per
+    pixel."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(rate, dtype=float) / (np.asarray(sigma_local, dtype=float) * np.sqrt(nea))
+
+
+def eligible_truth(bright: np.ndarray, snr: np.ndarray, *, min_snr: float = 0.0) -> np.ndarray:
+    """Truth rows that may make a detection real: bright, and (when ``min_snr`` > 0) with an expected S/N
+    of at least ``min_snr`` in the algorithm's difference image (an unknown S/N does not exclude)."""
+    eligible = np.asarray(bright, dtype=bool)
+    if min_snr > 0 and len(eligible):
+        eligible = eligible & (np.nan_to_num(np.asarray(snr, dtype=float), nan=np.inf) >= min_snr)
+    return eligible
 
 
 def label_detections(
@@ -78,18 +87,23 @@ def label_detections(
     out.loc[m.det_index, "truth_snr"] = snr[t_idx]
     low = m.det_index[snr[t_idx] < low_snr]
     out.loc[low, "label_flag"] = vocabulary.LOW_SNR_MATCH
+    _flag_unmatched(out, det_xy, m.det_index, txy[~np.asarray(eligible, dtype=bool)], radius=radius)
+    return out
+
+
+def _flag_unmatched(out: pd.DataFrame, det_xy, matched: np.ndarray, faint_xy, *, radius: float) -> None:
+    """Flag bogus detections: ``duplicate_of_real`` within DUPLICATE_RADIUS of a matched detection, else
+    ``near_faint_truth`` within ``radius`` of truth that could not make them real."""
     unmatched = np.flatnonzero(out["label"].to_numpy() == vocabulary.LABEL_BOGUS)
-    if len(unmatched) and len(m.det_index):
+    if len(unmatched) and len(matched):
         # a second detection of a matched source (photutils split/duplicate peaks): bogus by the
         # one-to-one rule, but flagged so users can drop or relabel it
-        dup, _ = nearest_within(det_xy[unmatched], det_xy[m.det_index], radius=DUPLICATE_RADIUS)
+        dup, _ = nearest_within(det_xy[unmatched], det_xy[matched], radius=DUPLICATE_RADIUS)
         out.loc[unmatched[dup >= 0], "label_flag"] = vocabulary.DUPLICATE_OF_REAL
-    faint = np.flatnonzero(~np.asarray(eligible, dtype=bool))
-    if len(faint):
-        near, _ = nearest_within(det_xy, txy[faint], radius=radius)
+    if len(faint_xy):
+        near, _ = nearest_within(det_xy, faint_xy, radius=radius)
         unflagged = (out["label"].to_numpy() == vocabulary.LABEL_BOGUS) & (out["label_flag"].to_numpy() == "")
         out.loc[unflagged & (near >= 0), "label_flag"] = vocabulary.NEAR_FAINT_TRUTH
-    return out
 
 
 def _take(df: pd.DataFrame, idx: np.ndarray, col: str, *, fill=np.nan):
@@ -122,10 +136,10 @@ def merge_candidates(zogy: pd.DataFrame, sfft: pd.DataFrame, *, radius: float) -
             cand[f"_{alg}_{f}"] = _take(df, idx, f, fill=None if f in ("truth_id", "label_flag") else np.nan)
     has_z, has_s = zi >= 0, si >= 0
     cand["detected_by"] = np.where(has_z & has_s, "both", np.where(has_z, "zogy", "sfft"))
-    return _combine_labels(cand, has_z, has_s)
+    return _combine_labels(cand, has_z)
 
 
-def _combine_labels(cand: pd.DataFrame, has_z: np.ndarray, has_s: np.ndarray) -> pd.DataFrame:
+def _combine_labels(cand: pd.DataFrame, has_z: np.ndarray) -> pd.DataFrame:
     zl = pd.array(cand.pop("_zogy_label"), dtype="Float64")
     sl = pd.array(cand.pop("_sfft_label"), dtype="Float64")
     cand["zogy_label"] = zl.astype("Int64")

@@ -59,7 +59,8 @@ def _finite_sample(plane: np.ndarray, n_samples: int) -> np.ndarray:
 
 
 def _flat_stride_sample(plane: np.ndarray, n_samples: int) -> np.ndarray:
-    """Astropy's sample of a plane known to be all finite: flat positions 0, s, 2s, ... (fancy indexing only)."""
+    """Astropy's sample of a plane known to be all finite: flat positions 0, s, 2s, ... (fancy indexing
+    only)."""
     stride = int(max(1.0, plane.size / n_samples))
     flat = np.arange(0, plane.size, stride, dtype=np.int64)[:n_samples]
     return np.asarray(plane[np.unravel_index(flat, plane.shape)])

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from rapid_croissant.errors import ConfigError
-from rapid_croissant.science.vocabulary import SPLITS
+from rapid_croissant.vocabulary import SPLITS
 
 __all__ = ["assign_splits", "split_counts"]
 

@@ -130,8 +130,8 @@ def write_job_products(job_dir: Path, spec, sc, ep, zg, sf, cats, *, era: str, r
     hdr = writer.base_header(spec)
     diff_hdr = hdr.copy()
     diff_hdr["NINJECT"] = (spec.n_injections, "number of injected fake sources")
-    diff_hdr["MNMAGINJ"] = (21.0, "minimum AB magnitude of fakes")
-    diff_hdr["MXMAGINJ"] = (28.0, "maximum AB magnitude of fakes")
+    diff_hdr["MNMAGINJ"] = (formats.INJECTION_MAG_RANGE[0], "minimum AB magnitude of fakes")
+    diff_hdr["MXMAGINJ"] = (formats.INJECTION_MAG_RANGE[1], "maximum AB magnitude of fakes")
     out = {
         f"{spec.stem}_inject_reformatted.fits": (ep.sci_raw, hdr, np.float32),
         ch["sci"]: (ep.sci, hdr, np.float32),
@@ -165,7 +165,8 @@ def write_job_products(job_dir: Path, spec, sc, ep, zg, sf, cats, *, era: str, r
 
 
 def _write_sextractor(job_dir: Path, names, zg, sf, *, wcs) -> None:
-    """SExtractor catalogs as RAPID makes them: detect on S_corr (ZOGY) or cconv (SFFT), measure on the diff."""
+    """SExtractor catalogs as RAPID makes them: detect on S_corr (ZOGY) or cconv (SFFT), measure on the
+    diff."""
     from rapid_croissant.io.catalogs import write_sextractor_catalog
     from rapid_croissant.simulate.sextractor import sextractor_table
 

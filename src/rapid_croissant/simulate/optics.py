@@ -59,7 +59,8 @@ def add_point_sources(image: np.ndarray, xs, ys, fluxes, *, fwhm: float, stamp_s
 def sersic_stamp(
     *, flux: float, r_eff: float, n: float, q: float, theta: float, dx: float, dy: float, oversample: int = 3
 ) -> tuple[np.ndarray, int]:
-    """Pixel-integrated (PSF-free) Sersic profile stamp centred at (half + dx, half + dy); returns (stamp, half)."""
+    """Pixel-integrated (PSF-free) Sersic profile stamp centred at (half + dx, half + dy); returns (stamp,
+    half)."""
     from scipy.special import gammaincinv
 
     half = int(np.ceil(min(6.0 * r_eff + 3.0, 60.0)))

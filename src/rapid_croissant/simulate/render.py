@@ -18,7 +18,6 @@ from rapid_croissant.simulate import constants, optics
 from rapid_croissant.simulate.scene import JobSpec
 
 READ_NOISE_E = 15.0
-REF_FRAMES = 6.0
 
 
 @dataclass

@@ -131,7 +131,9 @@ def make_transients(spec: JobSpec, galaxies: pd.DataFrame, rng) -> tuple[pd.Data
     ou["object_id"] = 20_000_000 + spec.jid * 1000 + np.arange(n_ou)
     n_inj = spec.n_injections
     xs, ys, host = _positions_on_hosts(n_inj, galaxies, spec, rng, frac_on_host=0.75)
-    inj = pd.DataFrame({"x": xs, "y": ys, "ab": rng.uniform(21.0, 28.0, n_inj), "host": host})
+    inj = pd.DataFrame(
+        {"x": xs, "y": ys, "ab": rng.uniform(*formats.INJECTION_MAG_RANGE, n_inj), "host": host}
+    )
     if spec.edge_sources:
         # defect job: bright transients right on the image edges (photutils fits leave the image there)
         h, w = spec.shape
@@ -174,7 +176,8 @@ def make_artefacts(spec: JobSpec, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def coverage_map(spec: JobSpec, rng) -> np.ndarray:
-    """Reference coverage (frames per pixel): a zero-coverage band and a low-coverage (< 0.5) edge next to it."""
+    """Reference coverage (frames per pixel): a zero-coverage band and a low-coverage (< 0.5) edge next to
+    it."""
     h, w = spec.shape
     cov = np.full((h, w), 6.0, dtype=np.float32)
     frac = 0.45 if spec.big_nan_region else rng.uniform(0.04, 0.10)

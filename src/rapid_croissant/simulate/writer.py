@@ -144,11 +144,6 @@ def ou_table(spec: JobSpec, scene, wcs: WCS, rng) -> pd.DataFrame:
     return table[list(formats.OU_COLUMNS)]
 
 
-def fits_size_ok(path: Path) -> bool:
-    """True when the file size is a whole number of 2880-byte FITS blocks."""
-    return path.stat().st_size % 2880 == 0 and path.stat().st_size > 0
-
-
 def truncate_file(path: Path, *, fraction: float = 0.5) -> None:
     """Cut a file to ``fraction`` of its size, block-misaligned (a partial transfer)."""
     data = path.read_bytes()

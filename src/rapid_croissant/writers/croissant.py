@@ -13,7 +13,6 @@ Facts about mlcroissant 1.1.1 that shape this file (docs: croissant_notes.md):
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ import mlcroissant as mlc
 import pandas as pd
 
 from rapid_croissant import __version__
+from rapid_croissant.config import check_keys, read_toml
 from rapid_croissant.dataset import layout as names
 from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
@@ -69,18 +69,6 @@ PUBLISHER_KEYS = (
 )
 
 
-def _check_keys(values: dict, where: str) -> None:
-    problems = []
-    for key in values:
-        if key not in PUBLISHER_KEYS:
-            close = difflib.get_close_matches(key, PUBLISHER_KEYS, n=1)
-            problems.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    if problems:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(problems)}; known keys: {', '.join(PUBLISHER_KEYS)}"
-        )
-
-
 def load_publisher_config(config_path: str | Path | None = None, **overrides) -> dict:
     """Packaged defaults, updated by the TOML file ``config_path``, then by the non-None ``overrides``."""
     defaults = tomllib.loads(
@@ -88,14 +76,11 @@ def load_publisher_config(config_path: str | Path | None = None, **overrides) ->
     )
     values = dict(defaults)
     if config_path is not None:
-        try:
-            loaded = tomllib.loads(Path(config_path).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as err:
-            raise ConfigError(f"config_path: cannot read {config_path}: {err}") from err
-        _check_keys(loaded, str(config_path))
+        loaded = read_toml(config_path)
+        check_keys(loaded, PUBLISHER_KEYS, str(config_path))
         values.update(loaded)
     given = {k: v for k, v in overrides.items() if v is not None}
-    _check_keys(given, "options")
+    check_keys(given, PUBLISHER_KEYS, "options")
     values.update(given)
     for key, value in values.items():
         if not isinstance(value, str):

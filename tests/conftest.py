@@ -41,3 +41,19 @@ def built_dataset(sim_2025, tmp_path_factory):
     summary = build_dataset(BuildConfig(input_dir=sim_2025, output_dir=out, workers=1), progress=False)
     assert not summary.failed, [r.error for r in summary.failed]
     return out
+
+
+@pytest.fixture(scope="session")
+def cutout_dataset(sim_2025, tmp_path_factory):
+    """``sim_2025`` built with ``--cutouts`` (store + Croissant-described Parquet), with croissant.json and
+    the Hugging Face README.md written by the croissant command."""
+    from rapid_croissant.config import BuildConfig
+    from rapid_croissant.pipeline.pipeline import build_dataset
+    from rapid_croissant.writers.croissant import write_croissant
+
+    out = tmp_path_factory.mktemp("cutout_dataset") / "ds"
+    cfg = BuildConfig(input_dir=sim_2025, output_dir=out, workers=1, cutouts=True)
+    summary = build_dataset(cfg, progress=False)
+    assert not summary.failed, [r.error for r in summary.failed]
+    write_croissant(out)
+    return out

@@ -176,9 +176,27 @@ def write_fake_dataset(root: str | Path, *, seed: int = 1) -> Path:
     candidates = schema.cast_table(candidates, schema.CANDIDATE_SCHEMA)
     truth = pd.concat(truth_parts, ignore_index=True)
     _write_tables(root, candidates, jobs, truth)
+    _write_physical(root)
     info = {"rapid_croissant_version": "0.1.0", "config": BUILD_CONFIG, "created": CREATED}
     (root / "build_info.json").write_text(json.dumps(info, indent=2))
     return root
+
+
+def _write_physical(root: Path) -> None:
+    """physical.parquet: a TAN WCS and the limits (0, 1) for every channel of each good job."""
+    from astropy.wcs import WCS
+
+    from rapid_croissant.pipeline.physical import job_physical, physical_frame
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [10.0, -45.0]
+    wcs.wcs.crpix = [SHAPE[1] / 2, SHAPE[0] / 2]
+    wcs.wcs.cdelt = [-3e-5, 3e-5]
+    limits = dict.fromkeys(schema.CHANNELS, (0.0, 1.0))
+    physical_frame([job_physical(jid, SHAPE, wcs, limits) for jid in JOBS]).to_parquet(
+        root / names.PHYSICAL_PARQUET, index=False
+    )
 
 
 def _write_tables(root: Path, candidates: pd.DataFrame, jobs: pd.DataFrame, truth: pd.DataFrame) -> None:

@@ -42,9 +42,23 @@ from rapid_croissant.dataset import layout as names
 @click.option("--creator", default=None, help="Name of the dataset creator.")
 @click.option("--version", "version", default=None, help="Dataset version (semantic versioning, e.g. 1.0.0).")
 @click.option(
+    "--base-url",
+    default=None,
+    help="Published flavour: absolute URL of the dataset folder; every file gets <URL>/<path> "
+    "(e.g. https://huggingface.co/datasets/ORG/NAME/resolve/main).",
+)
+@click.option(
+    "--repo-url",
+    default=None,
+    help="Published flavour: git URL of the dataset folder, holding the per-split files "
+    "[default: --base-url] (e.g. https://huggingface.co/datasets/ORG/NAME).",
+)
+@click.option(
     "--keep-manifests", is_flag=True, help="Reuse the manifest tables instead of hashing every file again."
 )
-def command(dataset_dir, output, config_path, url, license_, creator, version, keep_manifests):
+def command(
+    dataset_dir, output, config_path, url, license_, creator, version, base_url, repo_url, keep_manifests
+):
     """Write the manifests and the Croissant 1.1 + RAI metadata of a built dataset."""
     from rapid_croissant.dataset.ownership import dataset_lock, is_dataset, record_layout
     from rapid_croissant.writers.croissant import write_croissant
@@ -59,6 +73,8 @@ def command(dataset_dir, output, config_path, url, license_, creator, version, k
             license=license_,
             creator_name=creator,
             version=version,
+            content_base_url=base_url,
+            repo_url=repo_url,
         )
         if is_dataset(dataset_dir):
             record_layout(dataset_dir)

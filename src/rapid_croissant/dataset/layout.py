@@ -12,14 +12,18 @@ The layout::
       catalogs/<jid>_<original name>                          copies of the RAPID catalogs
       candidates.csv  candidates.parquet  candidates-<split>.parquet
       combined_truth_table.csv  truth.parquet  jobs.csv  jobs.parquet
+      physical.parquet                                        per job: ZScale limits per channel, WCS header
       images-manifest.parquet  catalogs-manifest.parquet  croissant.json
-      build_info.json  DATASET_CARD.md  report.html
+      build_info.json  DATASET_CARD.md  report.html  README.md (Hugging Face card with YAML configs)
       cutouts/  cutouts-<split>.npy  valid-<split>.npy  index-<split>.parquet  store.json
-      scores/<run>.parquet  comparison/                        rapid-croissant score and compare
+                cutouts-<split>.parquet   (candidate_id, jid, cutout 9x64x64 float32, valid 3x64x64 uint8)
                 sfft-cutouts-<split>.npy ... sfft-store.json  (--profile cutouts: centred on sfft_x, sfft_y)
+      scores/<run>.parquet  comparison/                        rapid-croissant score and compare
+      export/   candidates-<split>.ecsv  candidates-<split>.vot   (rapid-croissant export)
       frames/<jid>.json                                        (--profile cutouts: limits and WCS per job)
-      .parts/   <jid>.candidates.parquet  <jid>.truth.parquet  <jid>.job.json   (build in progress)
+      .parts/   <jid>.candidates.parquet  <jid>.truth.parquet  <jid>.physical.json  <jid>.job.json
                 <jid>.[sfft-]cutouts.npy  <jid>.[sfft-]valid.npy  <jid>.[sfft-]cutouts-index.parquet
+                (build in progress)
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ FRAMES_DIR = "frames"
 PARTS_DIR = ".parts"
 SCORES_DIR = "scores"
 COMPARISON_DIR = "comparison"
+EXPORT_DIR = "export"
 
 CANDIDATES_CSV = "candidates.csv"
 CANDIDATES_PARQUET = "candidates.parquet"
@@ -56,6 +61,8 @@ CROISSANT_JSON = "croissant.json"
 IMAGES_MANIFEST = "images-manifest.parquet"
 CATALOGS_MANIFEST = "catalogs-manifest.parquet"
 BUILD_INFO = "build_info.json"
+PHYSICAL_PARQUET = "physical.parquet"
+HF_README = "README.md"
 DATASET_CARD = "DATASET_CARD.md"
 REPORT_HTML = "report.html"
 
@@ -68,6 +75,8 @@ CUTOUT_META_FILE = "store.json"
 #: (sfft_x, sfft_y) for the candidates whose SFFT position rounds to another pixel.
 SFFT_CUTOUT_PREFIX = "sfft-"
 CUTOUT_PREFIXES = ("", SFFT_CUTOUT_PREFIX)
+#: The Croissant-described cutouts (one Parquet file per split, rows keyed by candidate_id).
+CUTOUT_PARQUET_FILE = "cutouts-{split}.parquet"
 
 
 def candidates_split_name(split: str) -> str:
@@ -123,6 +132,14 @@ class Layout:
     @property
     def parts_dir(self) -> Path:
         return self.root / PARTS_DIR
+
+    @property
+    def export_dir(self) -> Path:
+        return self.root / EXPORT_DIR
+
+    def export(self, stem: str, suffix: str) -> Path:
+        """``export/<stem>.<suffix>``: a table exported for astropy users (ECSV, VOTable)."""
+        return self.export_dir / f"{stem}.{suffix}"
 
     # per-job tensors and catalog copies -------------------------------------------------------------------
     def image(self, jid: str) -> Path:
@@ -188,6 +205,16 @@ class Layout:
         return self.root / BUILD_INFO
 
     @property
+    def physical(self) -> Path:
+        """``physical.parquet``: per job, the ZScale limits of every channel and the WCS header."""
+        return self.root / PHYSICAL_PARQUET
+
+    @property
+    def hf_readme(self) -> Path:
+        """``README.md``: the Hugging Face dataset card (YAML configs, ClassLabel, license)."""
+        return self.root / HF_README
+
+    @property
     def dataset_card(self) -> Path:
         return self.root / DATASET_CARD
 
@@ -207,6 +234,10 @@ class Layout:
     def cutout_index(self, split: str, prefix: str = "") -> Path:
         """``cutouts/index-<split>.parquet``: candidate_id, jid, row."""
         return self.cutouts_dir / (prefix + CUTOUT_INDEX_FILE.format(split=split))
+
+    def cutout_parquet(self, split: str) -> Path:
+        """``cutouts/cutouts-<split>.parquet``: the Croissant-described cutouts of one split."""
+        return self.cutouts_dir / CUTOUT_PARQUET_FILE.format(split=split)
 
     @property
     def cutout_meta(self) -> Path:
@@ -245,6 +276,10 @@ class Layout:
             "valid": self.parts_dir / f"{jid}.{prefix}valid.npy",
             "index": self.parts_dir / f"{jid}.{prefix}cutouts-index.parquet",
         }
+
+    def part_physical(self, jid: str) -> Path:
+        """The job's ZScale limits and WCS header (JSON), gathered into physical.parquet."""
+        return self.parts_dir / f"{jid}.physical.json"
 
     def part_job(self, jid: str) -> Path:
         """The job's done marker (its jobs row as JSON, with the input fingerprint)."""

@@ -8,6 +8,7 @@ hashes, tensor shapes and dtypes, and a first record from every record set.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from dataclasses import dataclass
@@ -254,23 +255,45 @@ def _check_distribution(path: Path, jsonld: dict, check_hashes: bool, problems: 
         file = integrity.safe_path(path.parent, url, problems.add, path.name)
         if file is None:
             continue
+        if "git+https" in node.get("encodingFormat", ""):  # the dataset folder, container of the FileSets
+            if not file.is_dir():
+                problems.add("missing-file", url, f"folder {node.get('@id')} of {path.name} not found")
+            continue
         if not file.is_file():
             problems.add("missing-file", url, f"FileObject {node.get('@id')} of {path.name} not found")
         elif check_hashes and node.get("sha256") and sha256_file(file) != node["sha256"]:
             problems.add("checksum", url, f"sha256 differs from {path.name} (stale metadata or changed file)")
 
 
+def _local_mapping(path: Path, jsonld: dict) -> dict[str, str]:
+    """FileObject id -> local path, for the dict form (relative URLs resolved from the file's folder)."""
+    nodes = jsonld.get("distribution", [])
+    return {
+        n["@id"]: str(path.parent / n["contentUrl"])
+        for n in (nodes if isinstance(nodes, list) else [])
+        if isinstance(n, dict)
+        and n.get("@type") == "cr:FileObject"
+        and "://" not in n.get("contentUrl", "://")
+    }
+
+
 def _check_records(path: Path, jsonld: dict, problems: _Problems) -> None:
-    """The first record of every record set, each from a fresh ``mlc.Dataset`` (join-order bug)."""
+    """The first record of every record set, each from a fresh ``mlc.Dataset`` (join-order bug): from the
+    file, then as the online checker calls it (the JSON-LD as a dict, local files through ``mapping``)."""
     import mlcroissant as mlc
 
+    forms = {
+        "": lambda: mlc.Dataset(jsonld=path),
+        " (dict form)": lambda: mlc.Dataset(
+            jsonld=json.loads(path.read_text()), mapping=_local_mapping(path, jsonld)
+        ),
+    }
     record_sets = jsonld.get("recordSet", [])
-    for record_set in record_sets if isinstance(record_sets, list) else []:
-        if not isinstance(record_set, dict):
-            continue
-        rs = record_set.get("@id") or record_set.get("name")
+    record_sets = [r for r in record_sets if isinstance(r, dict)] if isinstance(record_sets, list) else []
+    for (form, make), record_set in itertools.product(forms.items(), record_sets):
+        rs = str(record_set.get("@id") or record_set.get("name")) + form
         try:
-            next(iter(mlc.Dataset(jsonld=path).records(rs)))
+            next(iter(make().records(rs.removesuffix(form))))
         except StopIteration:
             problems.add("load", path.name, f"record set {rs} has no records")
         except Exception as err:  # whatever makes loading fail is the problem to report

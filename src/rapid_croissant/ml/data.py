@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rapid_croissant.config import PROTOCOLS
-from rapid_croissant.dataset import Tables, open_dataset, schema
+from rapid_croissant.dataset import Tables, open_dataset, roles, schema
 from rapid_croissant.errors import RapidCroissantError
 
 __all__ = [
@@ -34,8 +34,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Per-algorithm features (``<alg>_<name>`` columns); ``npix`` is a constant of the finder and is left out.
-FEATURES = tuple(f for f in (*schema.SEED_FEATURES, *schema.FIT_FEATURES) if f != "npix")
+#: Per-algorithm features (``<alg>_<name>`` columns), from the column roles (dataset/roles.py: never a
+#: label-derived column); ``npix`` is a constant of the finder and is left out.
+FEATURES = tuple(f for f in roles.per_algorithm_features() if f != "npix")
 #: Flux-like features with heavy tails, compressed with a sign-preserving asinh before scaling.
 HEAVY_TAILED = frozenset({"peak", "flux", "flux_fit", "flux_err", "snr", "qfit", "cfit", "reduced_chi2"})
 #: Scaled features are clipped to this many IQRs so a single extreme row cannot dominate a network.

@@ -20,9 +20,10 @@ import pandas as pd
 from rapid_croissant import formats, io
 from rapid_croissant.config import BuildConfig
 from rapid_croissant.dataset import schema
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import JobError, NoTruthWarning, RapidInputWarning
 from rapid_croissant.io.paths import following_symlinks, is_inside
-from rapid_croissant.pipeline import parts, tensors, truth
+from rapid_croissant.pipeline import parts, physical, tensors, truth
 from rapid_croissant.pipeline.gate import gate_job
 from rapid_croissant.science import labels
 
@@ -100,6 +101,10 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
         job, cfg.output_dir, tru[["x", "y"]].to_numpy(float), full_images=cfg.full_images
     )
     notes += img.unreadable
+    physical.write_job_physical(
+        Layout(cfg.output_dir),
+        physical.job_physical(job.jid, job.shape, job.header.wcs, img.limits, job.header.mjd),
+    )
     tru = truth.add_expected_snr(tru, img, job)
     cats, dropped = {}, 0
     for alg in schema.SUBTRACTIONS:

@@ -23,6 +23,7 @@ from rapid_croissant.dataset.layout import SPLITS, Layout
 from rapid_croissant.errors import ConfigError, Interrupted, RapidCroissantError
 from rapid_croissant.pipeline import parts, publish, resources, sync
 from rapid_croissant.pipeline.job_task import JobResult, process_job
+from rapid_croissant.pipeline.physical import write_physical
 from rapid_croissant.science.splits import assign_splits
 
 log = logging.getLogger(__name__)
@@ -217,8 +218,10 @@ def build_dataset(
             assemble_cutout_store(out, dtype=cfg.cutout_dtype)
         elif cfg.cutouts or sync.cutout_store_stale(out):  # a store made from older tables is rebuilt
             from rapid_croissant.pipeline.cutout_store import write_cutout_store
+            from rapid_croissant.writers.cutout_parquet import write_cutout_parquet
 
             write_cutout_store(out, dtype=sync.cutout_dtype(out, cfg))
+            write_cutout_parquet(out)
         store = [p for p in Layout(out).cutouts_dir.glob("*") if p.is_file()]
         ownership.record_inventory(out, planned + store)
     return summary
@@ -266,6 +269,7 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
         names.BUILD_INFO: lambda p: p.write_text(json.dumps(info, indent=1, default=str)),
     }
     publish.publish(out, writers)
+    write_physical(Layout(out), jobs.loc[jobs["status"] != "failed", "jid"].astype(str).tolist())
     return len(cand)
 
 
@@ -273,7 +277,8 @@ def table_paths(out: Path) -> list[Path]:
     """The files ``write_tables`` publishes."""
     lay = Layout(out)
     tables = [lay.candidates_csv, lay.candidates_parquet, *(lay.candidates_split(s) for s in SPLITS)]
-    return [*tables, lay.truth_csv, lay.truth_parquet, lay.jobs_csv, lay.jobs_parquet, lay.build_info]
+    tables += [lay.truth_csv, lay.truth_parquet, lay.jobs_csv, lay.jobs_parquet, lay.physical]
+    return [*tables, lay.build_info]
 
 
 def _split_writer(cand, split: str):

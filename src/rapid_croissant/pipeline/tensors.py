@@ -42,6 +42,7 @@ class ImageOutputs:
     psf: np.ndarray | None = None
     sfft_psf: np.ndarray | None = None
     unreadable: list[str] = field(default_factory=list)  # messages naming the file
+    limits: dict[str, tuple[float, float]] = field(default_factory=dict)  # ZScale (vmin, vmax) per channel
 
 
 def _sample(plane: np.ndarray, xy: np.ndarray) -> np.ndarray:
@@ -90,13 +91,22 @@ def open_channels(
     return planes
 
 
+def channel_limits(planes: dict[str, np.ndarray | None]) -> dict[str, tuple[float, float]]:
+    """The ZScale (vmin, vmax) of every present channel (what maps it to [0, 1])."""
+    return {ch: seed_zscale_limits(p) for ch, p in planes.items() if p is not None}
+
+
 def write_tensor(
-    planes: dict[str, np.ndarray | None], shape: tuple[int, int], img_path: Path, mask_path: Path
+    planes: dict[str, np.ndarray | None],
+    shape: tuple[int, int],
+    img_path: Path,
+    mask_path: Path,
+    limits: dict[str, tuple[float, float]] | None = None,
 ) -> None:
     """Stream the (H, W, 9) float32 tensor and the uint16 NaN mask to disk, block of rows by block of rows."""
     h, w = shape
     n_ch = len(schema.CHANNELS)
-    limits = {ch: seed_zscale_limits(p) for ch, p in planes.items() if p is not None}
+    limits = limits if limits is not None else channel_limits(planes)
     rows = max(1, BLOCK_ELEMENTS // w)
     block = np.empty((rows, w, n_ch), dtype=np.float32)
     buf = np.empty((rows, w), dtype=np.float32)
@@ -133,10 +143,11 @@ def write_image_outputs(
     """Write images/<jid>.npy, masks/<jid>.npy and psfs/<jid>.npy (atomically); sample uncertainties."""
     result = ImageOutputs()
     planes = open_channels(job, truth_xy, result, resize=full_images)
+    result.limits = channel_limits(planes)  # every profile records them (physical.parquet)
     layout = Layout(out_dir)
     img_path, mask_path = layout.image(job.jid), layout.mask(job.jid)
     if full_images:
-        write_tensor(planes, job.shape, img_path, mask_path)
+        write_tensor(planes, job.shape, img_path, mask_path, result.limits)
     else:
         for p in (img_path, mask_path):
             p.unlink(missing_ok=True)

@@ -32,6 +32,7 @@ from rapid_croissant.errors import ConfigError, RapidCroissantError
 from rapid_croissant.writers import atomic
 from rapid_croissant.writers import croissant_text as text
 from rapid_croissant.writers.croissant_records import RecordSetBuilder
+from rapid_croissant.writers.hf_card import write_hf_card
 from rapid_croissant.writers.manifest import write_manifests
 from rapid_croissant.writers.publisher_checks import check_publisher_values
 
@@ -62,6 +63,7 @@ PUBLISHER_KEYS = (
     "cite_as",
     "same_as",
     "content_base_url",
+    "repo_url",
     "openuniverse_url",
     "rapid_url",
     "maintenance",
@@ -133,7 +135,9 @@ def _mjd_to_datetime(mjd: float) -> dt.datetime:
 
 
 def _metadata(ctx: mlc.Context, root: Path, out_dir: Path, values: dict, summary: dict) -> mlc.Metadata:
-    builder = RecordSetBuilder(ctx, root, out_dir=out_dir, base_url=values["content_base_url"])
+    builder = RecordSetBuilder(
+        ctx, root, out_dir=out_dir, base_url=values["content_base_url"], repo_url=values.get("repo_url", "")
+    )
     creator = _agent(values["creator_type"], values["creator_name"], values["creator_url"])
     publisher = (
         _agent(values["publisher_type"], values["publisher_name"], values["publisher_url"])
@@ -236,5 +240,6 @@ def write_croissant(
         write_manifests(root)
     jsonld = build_metadata(root, publisher_config=values, output_dir=output.parent)
     atomic.write_text(output, json.dumps(jsonld, indent=2, ensure_ascii=False) + "\n")
+    write_hf_card(root, values)
     log.info("wrote %s", output)
     return output

@@ -13,17 +13,19 @@ where ``references`` may appear (both checked by tests/test_croissant.py):
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import re
 from pathlib import Path
 
 import mlcroissant as mlc
 from rdflib import URIRef
 
 from rapid_croissant.dataset import layout as names
-from rapid_croissant.dataset import schema
+from rapid_croissant.dataset import roles, schema
+from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.dataset.manifests import TENSOR_KINDS, sha256_file
 from rapid_croissant.errors import RapidCroissantError
+from rapid_croissant.writers.croissant_eco import EcoRecords
 
 __all__ = ["CANDIDATE_FILES", "RECORD_SETS", "RecordSetBuilder", "SPLIT_REGEX"]
 
@@ -36,12 +38,21 @@ _TYPES = {
     "sc:Boolean": mlc.DataType.BOOL,
 }
 CANDIDATE_FILES = "candidate-split-files"
+#: The FileObject containing every FileSet: the dataset folder, published as a git repository.
+DATASET_FOLDER = "dataset-folder"
+GIT = "git+https"
+#: What Hugging Face writes as the checksum of a git repository FileObject (a repository has no single hash;
+#: mlcroissant requires the property and skips the check for a folder).
+GIT_CHECKSUM = "https://github.com/mlcommons/croissant/issues/80"
 #: The split of a candidate comes from the name of its per-split file (mlcroissant can filter only on such a
 #: field). mlcroissant applies the regex twice (in the join with ``splits`` and again when reading fields), so
 #: it must also accept its own output: both the prefix and the suffix are optional.
 SPLIT_REGEX = "^(?:{prefix}" + names.CANDIDATES_PREFIX + r")?(train|val|test)(?:\.parquet)?$"
 #: Columns that name a row of another record set, declared in the description instead of ``references``.
 LINKS = {"jid": "jobs/jid", "label": "label_classes/label"}
+#: jobs/split names a split in its description only: TFDS filters on any field that references the splits
+#: record set, and mlcroissant can filter only on a file-name regex (NotImplementedError on a column).
+JOB_LINKS = {"split": "splits/name"}
 SPLIT_URLS = {"train": "cr:TrainingSplit", "val": "cr:ValidationSplit", "test": "cr:TestSplit"}
 LABEL_CLASSES = (
     (schema.LABEL_UNKNOWN, "unknown", "The job has no truth files: real or bogus is not known"),
@@ -56,16 +67,20 @@ LABEL_CLASSES = (
         "A truth source brighter than the magnitude limit lies within the match radius",
     ),
 )
-#: Record-set ids in document order (joining record sets before the ones they reference).
+#: Record-set ids in document order (joining record sets before the ones they reference); ``cutouts`` only
+#: when the dataset was built with --cutouts.
 RECORD_SETS = (
     "splits",
     "label_classes",
     "image_channels",
+    "column_roles",
     "transient_candidates",
+    "cutouts",
     "jobs",
     "truth",
     "images",
     "catalogs",
+    "physical",
 )
 
 #: The FileObjects: (file name, encoding format, description).
@@ -111,6 +126,11 @@ _CATALOG_COLUMNS = {
 }
 
 
+def _data_type(col: schema.Column):
+    """float64 columns are declared cr:Float64 (TFDS would read sc:Float as float32: mjd ~2 minutes off)."""
+    return mlc.DataType.FLOAT64 if col.dtype == "float64" else _TYPES[col.croissant]
+
+
 def _describe(col: schema.Column, link: str | None = None) -> str:
     return (
         col.description
@@ -122,18 +142,19 @@ def _describe(col: schema.Column, link: str | None = None) -> str:
 class RecordSetBuilder:
     """Builds FileObjects, FileSets and RecordSets of one dataset folder for one ``mlc.Context``."""
 
-    def __init__(self, ctx: mlc.Context, root: Path, *, out_dir: Path, base_url: str = ""):
+    def __init__(
+        self, ctx: mlc.Context, root: Path, *, out_dir: Path, base_url: str = "", repo_url: str = ""
+    ):
         self.ctx, self.root, self.out_dir = ctx, Path(root), Path(out_dir)
         self.base_url = base_url.rstrip("/")
+        self.repo_url = (repo_url or base_url).rstrip("/")
 
     def _relative(self, relative: str) -> str:
         """A dataset path as seen from the folder of croissant.json (mlcroissant resolves from there)."""
         return Path(os.path.relpath(self.root.resolve() / relative, self.out_dir.resolve())).as_posix()
 
     def _split_regex(self) -> str:
-        folder = self._relative(".")  # the dataset folder as seen from croissant.json
-        prefix = "" if folder == "." else re.escape(folder + "/")
-        return SPLIT_REGEX.format(prefix=prefix)
+        return SPLIT_REGEX.format(prefix="")  # paths inside the dataset folder (the FileSets' container)
 
     def _url(self, relative: str) -> str:
         return f"{self.base_url}/{relative}" if self.base_url else self._relative(relative)
@@ -151,14 +172,29 @@ class RecordSetBuilder:
             content_size=f"{path.stat().st_size} B",
         )
 
+    def _folder(self) -> mlc.FileObject:
+        """The dataset folder as the container of the FileSets: a git repository (``git+https``) when
+        published (Hugging Face), the folder itself locally. mlcroissant resolves a FileSet in the dict form
+        (the online checker's) only through such a container."""
+        return mlc.FileObject(
+            ctx=self.ctx,
+            id=DATASET_FOLDER,
+            name=DATASET_FOLDER,
+            description="The dataset folder (a git repository when published); the FileSets are its files",
+            content_url=self.repo_url or self._relative("."),
+            encoding_formats=[GIT],
+            sha256=GIT_CHECKSUM,
+        )
+
     def _file_set(self, id_: str, pattern: str, fmt: str, description: str) -> mlc.FileSet:
         return mlc.FileSet(
             ctx=self.ctx,
             id=id_,
             name=id_,
             description=description,
+            contained_in=[DATASET_FOLDER],
             encoding_formats=[fmt],
-            includes=[self._relative(pattern)],
+            includes=[pattern],
         )
 
     def distribution(self) -> list:
@@ -181,7 +217,7 @@ class RecordSetBuilder:
                 "Copies of the RAPID catalogs, <jid>_<original name>; sha256 in catalogs-manifest.parquet",
             ),
         ]
-        return [self._file(*spec) for spec in FILES] + file_sets
+        return [self._file(*spec) for spec in FILES] + [self._folder()] + file_sets + EcoRecords(self).files()
 
     def _field(
         self,
@@ -200,7 +236,7 @@ class RecordSetBuilder:
             id=f"{rs}/{name}",
             name=name,
             description=_describe(col, link),
-            data_types=data_types or [_TYPES[col.croissant]],
+            data_types=data_types or [_data_type(col)],
             source=source,
             **extra,
         )
@@ -222,7 +258,7 @@ class RecordSetBuilder:
                 c,
                 self._column_source(n, file_object=file_object),
                 references=refs.get(n),
-                link=None if n in refs or rs == "jobs" else LINKS.get(n),
+                link=None if n in refs else (JOB_LINKS if rs == "jobs" else LINKS).get(n),
             )
             for n, c in columns.items()
         ]
@@ -296,6 +332,7 @@ class RecordSetBuilder:
                 fields.append(self._field(rs, name, col, source, references="splits/name"))
             else:
                 types = [mlc.DataType.INTEGER, LABEL] if name == "label" else None
+                col = dataclasses.replace(col, description=f"{col.description} [role: {roles.role_of(name)}]")
                 source = self._column_source(name, file_set=CANDIDATE_FILES)
                 fields.append(self._field(rs, name, col, source, data_types=types, link=LINKS.get(name)))
         return mlc.RecordSet(
@@ -310,20 +347,22 @@ class RecordSetBuilder:
 
     def record_sets(self) -> list[mlc.RecordSet]:
         """All record sets in ``RECORD_SETS`` order."""
-        jobs = self._table(
-            "jobs", schema.JOB_SCHEMA, file_object=names.JOBS_PARQUET, references={"split": "splits/name"}
-        )
+        jobs = self._table("jobs", schema.JOB_SCHEMA, file_object=names.JOBS_PARQUET)
         truth = self._table("truth", schema.TRUTH_SCHEMA, file_object=names.TRUTH_PARQUET)
         images = self._table("images", _TENSOR_COLUMNS, file_object=names.IMAGES_MANIFEST)
         catalogs = self._table("catalogs", _CATALOG_COLUMNS, file_object=names.CATALOGS_MANIFEST)
         kinds = "; ".join(f"{k}: {folder}/<jid>.npy" for k, (folder, _, _) in TENSOR_KINDS.items())
         kinds += "; cutout store when built with --cutouts: cutouts/cutouts-<split>.npy (N, 9, 64, 64) and "
         kinds += "cutouts/valid-<split>.npy, rows in the order of candidates-<split>.parquet"
+        eco = EcoRecords(self)
+        cutouts = [eco.cutouts(*self._cutout_shape())] if eco.has_cutouts else []
         sets = [
             self._splits(),
             self._label_classes(),
             self._image_channels(),
+            eco.column_roles(),
             self._candidates(),
+            *cutouts,
             mlc.RecordSet(
                 ctx=self.ctx,
                 id="jobs",
@@ -356,6 +395,14 @@ class RecordSetBuilder:
                 fields=catalogs,
                 description="Manifest of the RAPID catalog copies in catalogs/",
             ),
+            eco.physical(),
         ]
-        assert tuple(s.id for s in sets) == RECORD_SETS
+        assert tuple(s.id for s in sets) == tuple(r for r in RECORD_SETS if r != "cutouts" or cutouts)
         return sets
+
+    def _cutout_shape(self) -> tuple[int, int]:
+        """(channels, size) of the cutout Parquet files, from the train file's schema."""
+        import pyarrow.parquet as pq
+
+        t = pq.read_schema(Layout(self.root).cutout_parquet("train")).field("cutout").type
+        return t.list_size, t.value_type.list_size

@@ -1,0 +1,100 @@
+"""Export the dataset tables for astropy users: ``export/<table>.{ecsv,vot,parquet}``, written by astropy.
+
+Each column carries its unit (``DN/s``, ``deg``, ``pix``, ``mag``, ``d``) and description; missing values
+are masked (a null text, integer or boolean becomes a masked entry, never a made-up value; a float keeps NaN,
+as in the dataset's Parquet files). ``Table.read`` opens all three formats, and
+``SkyCoord(t["ra"], t["dec"])`` works straight away (degrees). The Parquet export uses astropy's own
+convention (table metadata in YAML and a ``<name>.mask`` column for masked columns): the dataset's own
+Parquet files keep their plain schema, which pandas, Hugging Face and mlcroissant read, but astropy's Parquet
+reader cannot represent their null strings.
+
+The VOTable uses the BINARY2 serialisation (null flags for every type); astropy 8 still reads a null text
+back as "" (only ECSV and the Parquet export keep it masked). DN (data number) is not a VOUnit: VOTable
+readers warn (W50) and keep the unit string.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rapid_croissant.dataset import schema
+from rapid_croissant.dataset.layout import SPLITS, Layout
+from rapid_croissant.dataset.physical import PHYSICAL_COLUMNS
+from rapid_croissant.errors import RapidCroissantError
+
+__all__ = ["FORMATS", "export_tables", "to_astropy"]
+
+log = logging.getLogger(__name__)
+
+#: Export format -> file suffix and astropy writer format.
+FORMATS = {"ecsv": ("ecsv", "ascii.ecsv"), "votable": ("vot", "votable"), "parquet": ("parquet", "parquet")}
+
+
+def _column(series: pd.Series, spec: schema.Column | None):
+    from astropy.table import Column, MaskedColumn
+
+    missing = series.isna().to_numpy()
+    dtype = spec.dtype if spec is not None else str(series.dtype)
+    if dtype == "float64" or pd.api.types.is_float_dtype(series.dtype):
+        data, mask = series.astype("float64").to_numpy(), None  # NaN is the missing float, as in the Parquet
+    elif dtype == "Int64" or pd.api.types.is_integer_dtype(series.dtype):
+        data, mask = series.fillna(0).astype("int64").to_numpy(), missing
+    elif dtype == "boolean" or pd.api.types.is_bool_dtype(series.dtype):
+        data, mask = series.fillna(False).astype(bool).to_numpy(), missing
+    else:
+        data, mask = series.fillna("").astype(str).to_numpy(dtype=str), missing
+    kw = {
+        "name": series.name,
+        "unit": spec.unit if spec else None,
+        "description": spec.description if spec else None,
+    }
+    if mask is not None and mask.any():
+        return MaskedColumn(data, mask=mask, **kw)
+    return Column(np.asarray(data), **kw)
+
+
+def to_astropy(frame: pd.DataFrame, columns: dict[str, schema.Column]):
+    """An ``astropy.table.Table`` of ``frame`` with units, descriptions and masks from ``columns``."""
+    from astropy.table import Table
+
+    return Table([_column(frame[name], columns.get(name)) for name in frame.columns])
+
+
+def _tables(layout: Layout) -> dict[str, tuple[Path, dict]]:
+    tables = {f"candidates-{s}": (layout.candidates_split(s), schema.CANDIDATE_SCHEMA) for s in SPLITS}
+    tables["jobs"] = (layout.jobs_parquet, schema.JOB_SCHEMA)
+    tables["truth"] = (layout.truth_parquet, schema.TRUTH_SCHEMA)
+    tables["physical"] = (layout.physical, PHYSICAL_COLUMNS)
+    return tables
+
+
+def export_tables(dataset_dir, formats=("ecsv", "votable", "parquet")) -> list[Path]:
+    """Write ``export/<table>.<suffix>`` for every table and format; returns the paths written."""
+    from astropy.io.votable.exceptions import W50
+
+    from rapid_croissant.writers.atomic import atomic_path
+
+    layout = Layout(dataset_dir)
+    if unknown := [f for f in formats if f not in FORMATS]:
+        raise RapidCroissantError(f"export format must be one of {', '.join(FORMATS)}, got {unknown}")
+    layout.export_dir.mkdir(exist_ok=True)
+    written = []
+    for stem, (path, columns) in _tables(layout).items():
+        if not path.is_file():
+            raise RapidCroissantError(f"{path}: missing (build the dataset first)")
+        table = to_astropy(pd.read_parquet(path), columns)
+        for fmt in formats:
+            suffix, writer = FORMATS[fmt]
+            out = layout.export(stem, suffix)
+            with atomic_path(out) as tmp, warnings.catch_warnings():
+                warnings.simplefilter("ignore", W50)  # DN/s is not a VOUnit: the string is kept
+                extra = {"tabledata_format": "binary2"} if fmt == "votable" else {}  # BINARY2 has null flags
+                table.write(tmp, format=writer, overwrite=True, **extra)
+            written.append(out)
+    log.info("exported %d files to %s", len(written), layout.export_dir)
+    return written

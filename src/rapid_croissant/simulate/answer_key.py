@@ -20,7 +20,7 @@ MIN_CAUSAL_SNR = 2.0
 
 
 def truth_table(spec: JobSpec, sc, *, diff_sigma: float, psf: np.ndarray) -> pd.DataFrame:
-    """Every transient of the science epoch with 0-based position, AB mag and expected S/N in the difference."""
+    """Every science-epoch transient: 0-based position, AB mag and expected S/N in the difference."""
     nea = 1.0 / float(np.sum(psf.astype(np.float64) ** 2))  # noise-equivalent area of the PSF (px)
     inj = sc.inj.reset_index(drop=True)
     parts = [

@@ -18,7 +18,7 @@ DETECT_THRESH = 2.5
 def sextractor_table(
     detect: np.ndarray, measure: np.ndarray, uncert: np.ndarray, *, detect_rms: float, wcs=None
 ) -> pd.DataFrame:
-    """Detect on ``detect`` (threshold 2.5 x ``detect_rms``), measure on ``measure``; SExtractor column names."""
+    """Detect on ``detect`` (threshold 2.5 x ``detect_rms``), measure on ``measure``; SExtractor names."""
     import sep
 
     bad = np.ascontiguousarray(~np.isfinite(detect) | ~np.isfinite(measure))

@@ -74,7 +74,7 @@ def _psf_hat(stamp: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _cut_centred(full: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Cut a `shape` stamp around the origin of a full-size (origin at (0, 0)) kernel, centre in the middle."""
+    """Cut a `shape` stamp around the origin of a full-size (origin at (0, 0)) kernel, centred."""
     rolled = np.roll(full, (shape[0] // 2, shape[1] // 2), axis=(0, 1))
     return rolled[: shape[0], : shape[1]]
 

@@ -39,6 +39,7 @@ class BuildConfig:
     cutouts: bool = False
     cutout_dtype: str = "float32"
     low_snr_flag: float = 5.0
+    include_fading: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -68,7 +69,8 @@ class BuildConfig:
 
     def science_dict(self) -> dict:
         """The options that change the science of a job's outputs (part of each job's fingerprint)."""
-        return {
+        extra = {"include_fading": True} if self.include_fading else {}  # earlier fingerprints stay valid
+        return extra | {
             k: v
             for k, v in asdict(self).items()
             if k

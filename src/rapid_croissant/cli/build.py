@@ -121,6 +121,11 @@ def build_options(f):
             show_default=True,
             help="Cutout store dtype (uint8: [0,1] values x 255, 4x smaller).",
         ),
+        click.option(
+            "--include-fading",
+            is_flag=True,
+            help="Also add RAPID's negative (*_negative catalog) detections as candidates with sign -1.",
+        ),
     ]
     for opt in reversed(opts):
         f = opt(f)

@@ -19,7 +19,7 @@ import pandas as pd
 from rapid_croissant import io, schema
 from rapid_croissant.config import BuildConfig
 from rapid_croissant.errors import JobError, NoTruthWarning, RapidInputWarning
-from rapid_croissant.pipeline import parts, tensors, truth
+from rapid_croissant.pipeline import fading, parts, tensors, truth
 from rapid_croissant.science import labels
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,11 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
         dropped += int((~keep).sum())
         cats[alg] = _label_algorithm(cat[keep], tru, alg, cfg, has_truth)
     cand = labels.merge_candidates(cats["zogy"], cats["sfft"], radius=cfg.merge_radius)
+    negatives = fading.read_negatives(job)
+    cand = fading.add_opposite_distance(cand, negatives)
+    if cfg.include_fading:
+        fade = fading.fading_candidates(negatives, cats, merge_radius=cfg.merge_radius)
+        cand = pd.concat([cand, fade], ignore_index=True)
     cand = truth.finish_candidates(cand, job, tru, cfg)
     parts.copy_catalogs(job, cfg.output_dir)
     partial = not (job.has_zogy and job.has_sfft) or bool(img.unreadable)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from rapid_croissant import io, schema
 from rapid_croissant.pipeline.truth import cast_table
+from rapid_croissant.science.fields import footprint_text
 from rapid_croissant.writers import atomic
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def write_job_parts(
         "has_truth": job.has_truth,
         **counts,
         "image_filename": f"{schema.IMAGES_DIR}/{job.jid}.npy" if cfg.full_images else "",
+        "footprint": footprint_text(f.wcs, job.shape),
         "error": "",
         "notes": "; ".join(notes),
         "fingerprint": fingerprint,

@@ -19,7 +19,7 @@ from rapid_croissant.config import BuildConfig
 from rapid_croissant.errors import ConfigError
 from rapid_croissant.pipeline import parts
 from rapid_croissant.pipeline.job_task import JobResult, process_job
-from rapid_croissant.science.splits import assign_splits
+from rapid_croissant.pipeline.split_record import assign_fields_and_splits, write_split_record
 from rapid_croissant.writers import atomic
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def build_dataset(
 def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     """Assemble the parts into the dataset tables (CSV + typed Parquet + one Parquet per split)."""
     cand, tru, jobs = parts.assemble(out, jids)
-    jobs["split"] = assign_splits(jobs, seed=cfg.split_seed).astype("string")
+    jobs = assign_fields_and_splits(out, jobs, cfg)
     split_of = dict(zip(jobs["jid"], jobs["split"], strict=True))
     cand["split"] = cand["jid"].map(split_of).astype("string")
     atomic.write_csv(out / schema.CANDIDATES_CSV, cand)
@@ -179,6 +179,7 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     atomic.write_parquet(out / schema.TRUTH_PARQUET, tru)
     atomic.write_csv(out / schema.JOBS_CSV, jobs)
     atomic.write_parquet(out / schema.JOBS_PARQUET, jobs)
+    write_split_record(out, jobs, cfg)
     info = {
         "rapid_croissant_version": __version__,
         "config": {k: v for k, v in cfg.to_json_dict().items() if k not in ("extra",)},

@@ -10,6 +10,7 @@ artefacts. Fields are numbered ``field001``, ``field002``, ...; the field is rec
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 
@@ -90,7 +91,8 @@ def draw_survey_specs(
     """Specs of ``n`` jobs: ``ceil(n / epochs_per_field)`` fields, epochs of a field in consecutive jids."""
     if epochs_per_field < 1:
         raise ValueError(f"epochs_per_field must be at least 1, got {epochs_per_field}")
-    rng = np.random.default_rng([seed, 11])
+    # the domain's name is part of the seed: two domains drawn with one seed do not share sky
+    rng = np.random.default_rng([seed, 11, zlib.crc32(domain.name.encode())])
     shared = epochs_per_field > 1
     specs = []
     for k in range(math.ceil(n / epochs_per_field)):

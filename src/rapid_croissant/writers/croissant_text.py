@@ -46,7 +46,7 @@ def description(summary: dict) -> str:
         f"classifiers of the two algorithms. {summary['n_candidates']} candidates from {summary['n_jobs']} jobs "
         f"({summary['n_failed']} failed, listed with their error) in filter(s) {', '.join(summary['filters']) or 'none'}; "
         f"labels: {labels.get(schema.LABEL_REAL, 0)} real, {labels.get(schema.LABEL_BOGUS, 0)} bogus, "
-        f"{labels.get(schema.LABEL_UNKNOWN, 0)} unknown; splits by job: {splits} candidates. "
+        f"{labels.get(schema.LABEL_UNKNOWN, 0)} unknown; splits by sky field: {splits} candidates. "
         "Each job also has a 9-channel image tensor (science, reference, ZOGY and SFFT differences, significance "
         "and uncertainty maps, PSF), its PSF stamp, a NaN bit mask and copies of its catalogs, listed with sha256 "
         "in manifest tables. Missing feature values mean the algorithm did not detect the candidate."

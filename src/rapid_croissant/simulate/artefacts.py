@@ -1,7 +1,8 @@
 """Bogus populations beyond cosmic rays and hot pixels, added to the science exposure of a domain job.
 
 * FFT echoes: FFT-based convolution wraps around, so a bright source near one edge leaves a faint copy
-  at the opposite edge. We add that copy (a small fraction of the source's counts) to the science image.
+  near the opposite edge. We add that copy (a small fraction of the source's counts, at the mirrored
+  position) to the science image.
 * Edge glow: a lumpy glow along one edge of the science image (amplifier glow, persistence or a bad
   resampling edge), a few pixels deep, with knots that the finder picks up.
 
@@ -26,21 +27,17 @@ GLOW_DEPTH = 3.0
 
 
 def echo_sources(stars: pd.DataFrame, transients, shape, *, fraction: float) -> pd.DataFrame:
-    """Echo positions and counts of bright point sources near an edge (wrapped to the opposite edge)."""
+    """Echo positions and counts of bright point sources near an edge (mirrored to the opposite edge)."""
     h, w = shape
     pts = pd.concat([stars[["x", "y", "counts"]]] + [t[["x", "y", "counts"]] for t in transients if len(t)])
     pts = pts[pts.counts >= ECHO_MIN_COUNTS]
     rows = []
     for p in pts.itertuples(index=False):
         x, y = float(p.x), float(p.y)
-        if x < ECHO_EDGE:
-            rows.append((x + w - 1, y, p.counts * fraction))
-        elif x > w - 1 - ECHO_EDGE:
-            rows.append((x - (w - 1), y, p.counts * fraction))
-        if y < ECHO_EDGE:
-            rows.append((x, y + h - 1, p.counts * fraction))
-        elif y > h - 1 - ECHO_EDGE:
-            rows.append((x, y - (h - 1), p.counts * fraction))
+        if x < ECHO_EDGE or x > w - 1 - ECHO_EDGE:
+            rows.append((w - 1 - x, y, p.counts * fraction))
+        if y < ECHO_EDGE or y > h - 1 - ECHO_EDGE:
+            rows.append((x, h - 1 - y, p.counts * fraction))
     out = pd.DataFrame(rows, columns=["x", "y", "counts"])
     return out[out.x.between(0, w - 1) & out.y.between(0, h - 1)].reset_index(drop=True)
 

@@ -83,6 +83,13 @@ DOMAIN_NAMES = tuple(DOMAINS)
     is_flag=True,
     help="Also write RAPID's *_psfcat_negative.txt catalogs (photutils on -diff: fading sources, dipoles).",
 )
+@click.option(
+    "--first-jid",
+    type=click.IntRange(min=1),
+    default=1001,
+    show_default=True,
+    help="Job number of the first job (jid<N>): simulate several domains into one set of job numbers.",
+)
 def command(
     n,
     size,
@@ -96,6 +103,7 @@ def command(
     density,
     epochs_per_field,
     negative_catalogs,
+    first_jid,
 ):
     """Simulate N RAPID job folders with truth files and an answer key."""
     from rapid_croissant.simulate.core import ANSWER_KEY_DIR, simulate_jobs
@@ -116,6 +124,7 @@ def command(
         density=density,
         epochs_per_field=epochs_per_field,
         negative_catalogs=negative_catalogs,
+        first_jid=first_jid,
     )
     click.echo(f"wrote {len(jobs)} jobs to {out_dir} in {time.perf_counter() - t0:.1f} s (era {era}):")
     for j in jobs:

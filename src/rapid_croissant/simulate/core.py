@@ -245,6 +245,7 @@ def simulate_jobs(
     density: str = "sim",
     epochs_per_field: int = 1,
     negative_catalogs: bool = False,
+    first_jid: int = FIRST_JID,
 ) -> list[SimulatedJob]:
     """Simulate ``n`` jobs (plus the defect jobs) into ``out_dir``; returns a summary per job.
 
@@ -267,7 +268,12 @@ def simulate_jobs(
     historical = domain in (None, "default") and domain_seed is None and density == "sim"
     if historical and epochs_per_field == 1 and not negative_catalogs:
         specs = draw_specs(
-            n, size=size, seed=seed, defects_on=with_defects, injections_per_512=injections_per_512
+            n,
+            size=size,
+            seed=seed,
+            defects_on=with_defects,
+            injections_per_512=injections_per_512,
+            first_jid=first_jid,
         )
     else:
         normal = survey.draw_survey_specs(
@@ -276,10 +282,10 @@ def simulate_jobs(
             seed=seed,
             domain=dom,
             epochs_per_field=epochs_per_field,
-            first_jid=FIRST_JID,
+            first_jid=first_jid,
             negative_catalogs=negative_catalogs,
         )
-        broken = draw_specs(0, size=size, seed=seed, defects_on=with_defects, first_jid=FIRST_JID + n)
+        broken = draw_specs(0, size=size, seed=seed, defects_on=with_defects, first_jid=first_jid + n)
         specs = [(s, None) for s in normal] + broken
     results = []
     for spec, kind in tqdm(specs, desc="simulating jobs", unit="job", disable=not progress):

@@ -233,7 +233,9 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     args.work.mkdir(parents=True, exist_ok=True)
     train_dir = simulate(args.work, "A", args.n_train)
-    result = {"tests": {}, "command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])])}
+    saved = args.work / "transfer.json"
+    result = json.loads(saved.read_text()) if saved.is_file() else {"tests": {}}  # other tests kept
+    result["command"] = "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])])
     for name, n in (("B", args.n_test), ("Brapid", args.n_rapid)):
         if n <= 0:
             continue
@@ -242,7 +244,7 @@ def main(argv=None) -> int:
             ds, args.work, models=args.models, epochs=args.epochs, n_boot=args.n_boot
         )
     result["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    result["minutes"] = (time.perf_counter() - t0) / 60.0
+    result["minutes"] = result.get("minutes", 0.0) + (time.perf_counter() - t0) / 60.0
     (args.work / "transfer.json").write_text(json.dumps(result, indent=1, default=float))
     if args.write:
         write_section(args.write, markdown(result))

@@ -117,6 +117,8 @@ def test_the_record_round_trips_and_is_ignored_for_another_seed(tmp_path):
     # jobs gone from a later build keep their entry (they get their split back if they return)
     later = split_record(jobs.iloc[:2], path.read_text(), seed=2, fractions=(0.7, 0.15, 0.15))
     assert set(later["jobs"]) == set(jobs["jid"])
+    failed = jobs.assign(status=["failed"] + ["ok"] * (len(jobs) - 1))
+    assert jobs["jid"].iloc[0] not in split_record(failed, None, seed=2, fractions=(0.7, 0.15, 0.15))["jobs"]
     path.write_text("{not json")
     assert read_split_record(path, seed=2) == {}
 

@@ -305,6 +305,8 @@ def split_record(jobs: pd.DataFrame, previous_text: str | None, *, seed: int, fr
         except ValueError:
             old = {}
     rows = dict(old)
+    if "status" in jobs.columns:  # a failed job's sky is unknown: it is dealt again once it builds
+        jobs = jobs[(jobs["status"].astype("string") != "failed").fillna(True).astype(bool)]
     for r in jobs[["jid", "field", "split"]].itertuples(index=False):
         rows[str(r.jid)] = {"field": str(r.field), "split": str(r.split)}
     return {"seed": seed, "fractions": list(_check_fractions(fractions)), "jobs": dict(sorted(rows.items()))}

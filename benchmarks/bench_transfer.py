@@ -180,7 +180,7 @@ def markdown(result: dict) -> str:
         "raw numbers in `transfer.json` of its work folder.",
         "",
         "```bash",
-        result["command"],
+        *result.get("commands", []),
         "```",
         "",
         "Train: domain A (train split; A's val+test validate). "
@@ -235,7 +235,8 @@ def main(argv=None) -> int:
     train_dir = simulate(args.work, "A", args.n_train)
     saved = args.work / "transfer.json"
     result = json.loads(saved.read_text()) if saved.is_file() else {"tests": {}}  # other tests kept
-    result["command"] = "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])])
+    command = "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])])
+    result["commands"] = [c for c in result.get("commands", []) if c != command] + [command]
     for name, n in (("B", args.n_test), ("Brapid", args.n_rapid)):
         if n <= 0:
             continue

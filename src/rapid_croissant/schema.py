@@ -609,8 +609,9 @@ CANDIDATE_SCHEMA: dict[str, Column] = {
     "has_truth": _bool("True when the job has truth files (labels known)"),
     **{
         f"{a}_opposite_dist": _float(
-            f"Distance from the {a.upper()} detection to the nearest {a.upper()} detection of the opposite sign "
-            "(RAPID's *_negative catalogs; dipole evidence); empty without such a catalog or detection",
+            f"Distance from the {a.upper()} detection to the nearest {a.upper()} detection of the "
+            "opposite sign (RAPID's *_negative catalogs; dipole evidence); empty without such a catalog "
+            "or detection",
             "pixel",
         )
         for a in ALGORITHMS

@@ -245,9 +245,9 @@ class RecordSetBuilder:
             [(s, SPLIT_URLS[s]) for s in schema.SPLITS],
             data_types=[mlc.DataType.SPLIT],
             key=["splits/name"],
-            description="Train, validation and test splits by sky field (jobs with overlapping WCS footprints share "
-            "one split; jobs.field), balanced by filter; recorded in split_assignment.json so that no job "
-            "moves when the dataset grows",
+            description="Train, validation and test splits by sky field (jobs with overlapping WCS "
+            "footprints share one split; jobs.field), balanced by filter; recorded in "
+            "split_assignment.json so that no job moves when the dataset grows",
         )
 
     def _label_classes(self) -> mlc.RecordSet:

@@ -13,7 +13,7 @@ The layout::
       candidates.csv  candidates.parquet  candidates-<split>.parquet
       combined_truth_table.csv  truth.parquet  jobs.csv  jobs.parquet
       images-manifest.parquet  catalogs-manifest.parquet  croissant.json
-      build_info.json  DATASET_CARD.md  report.html
+      build_info.json  split_assignment.json  DATASET_CARD.md  report.html
       cutouts/  cutouts-<split>.npy  valid-<split>.npy  index-<split>.parquet  store.json
       scores/<run>.parquet  comparison/                        rapid-croissant score and compare
                 sfft-cutouts-<split>.npy ... sfft-store.json  (--profile cutouts: centred on sfft_x, sfft_y)
@@ -56,6 +56,8 @@ CROISSANT_JSON = "croissant.json"
 IMAGES_MANIFEST = "images-manifest.parquet"
 CATALOGS_MANIFEST = "catalogs-manifest.parquet"
 BUILD_INFO = "build_info.json"
+#: Every job's sky field and split, read back on rebuild so that no job ever changes split.
+SPLIT_RECORD = "split_assignment.json"
 DATASET_CARD = "DATASET_CARD.md"
 REPORT_HTML = "report.html"
 
@@ -186,6 +188,11 @@ class Layout:
     @property
     def build_info(self) -> Path:
         return self.root / BUILD_INFO
+
+    @property
+    def split_record(self) -> Path:
+        """``split_assignment.json``: seed, fractions and every job's field and split."""
+        return self.root / SPLIT_RECORD
 
     @property
     def dataset_card(self) -> Path:

@@ -23,7 +23,7 @@ from rapid_croissant.dataset.layout import SPLITS, Layout
 from rapid_croissant.errors import ConfigError, Interrupted, RapidCroissantError
 from rapid_croissant.pipeline import parts, publish, resources, sync
 from rapid_croissant.pipeline.job_task import JobResult, process_job
-from rapid_croissant.science.splits import assign_splits
+from rapid_croissant.pipeline.split_record import assign_fields_and_splits, split_record_text
 
 log = logging.getLogger(__name__)
 
@@ -247,9 +247,10 @@ def _abort_on_environment_failure(results: list[JobResult]) -> None:
 def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     """Assemble the parts into the dataset tables (CSV + typed Parquet + one Parquet per split)."""
     cand, tru, jobs = parts.assemble(out, jids)
-    jobs["split"] = assign_splits(jobs, seed=cfg.split_seed).astype("string")
+    jobs = assign_fields_and_splits(out, jobs, cfg)
     split_of = dict(zip(jobs["jid"], jobs["split"], strict=True))
     cand["split"] = cand["jid"].map(split_of).astype("string")
+    record = split_record_text(out, jobs, cfg)
     info = {
         "rapid_croissant_version": __version__,
         "config": cfg.to_json_dict(),
@@ -264,6 +265,7 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
         names.JOBS_CSV: lambda p: jobs.to_csv(p, index=False, na_rep=""),
         names.JOBS_PARQUET: lambda p: jobs.to_parquet(p, index=False),
         names.BUILD_INFO: lambda p: p.write_text(json.dumps(info, indent=1, default=str)),
+        names.SPLIT_RECORD: lambda p: p.write_text(record),
     }
     publish.publish(out, writers)
     return len(cand)
@@ -273,7 +275,8 @@ def table_paths(out: Path) -> list[Path]:
     """The files ``write_tables`` publishes."""
     lay = Layout(out)
     tables = [lay.candidates_csv, lay.candidates_parquet, *(lay.candidates_split(s) for s in SPLITS)]
-    return [*tables, lay.truth_csv, lay.truth_parquet, lay.jobs_csv, lay.jobs_parquet, lay.build_info]
+    meta = [lay.build_info, lay.split_record]
+    return [*tables, lay.truth_csv, lay.truth_parquet, lay.jobs_csv, lay.jobs_parquet, *meta]
 
 
 def _split_writer(cand, split: str):

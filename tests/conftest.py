@@ -57,3 +57,22 @@ def cutout_dataset(sim_2025, tmp_path_factory):
     assert not summary.failed, [r.error for r in summary.failed]
     write_croissant(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def sim_fields(tmp_path_factory):
+    """Four domain-A jobs: two sky fields of two epochs each, with RAPID's negative catalogs."""
+    from rapid_croissant.simulate.core import simulate_jobs
+
+    out = tmp_path_factory.mktemp("simfields")
+    simulate_jobs(
+        out,
+        n=4,
+        size=SIM_SIZE,
+        seed=SIM_SEED,
+        domain="A",
+        epochs_per_field=2,
+        negative_catalogs=True,
+        progress=False,
+    )
+    return out

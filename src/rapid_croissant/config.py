@@ -93,6 +93,7 @@ class BuildConfig:
     anon: bool = False
     follow_symlinks: bool = False
     prune: bool = False
+    include_fading: bool = False
 
     @classmethod
     def from_dict(cls, values: Mapping, *, where: str = "options") -> BuildConfig:
@@ -154,6 +155,8 @@ class BuildConfig:
     def science_dict(self) -> dict:
         """The options that change the science of a job's outputs (part of each job's fingerprint)."""
         extra = {"profile": self.profile, "cutout_dtype": self.cutout_dtype} if self.profile != "full" else {}
+        if self.include_fading:  # only when set: earlier fingerprints stay valid
+            extra["include_fading"] = True
         return extra | {
             k: v
             for k, v in asdict(self).items()

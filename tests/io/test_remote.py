@@ -44,6 +44,9 @@ def test_only_build_inputs_directly_under_the_job_are_listed(store):
     ]
     assert remote.build_input("Roman_TDS_index_H158_26926_11.txt")
     assert not remote.build_input("notes.log") and not remote.build_input("../diffimage_masked.fits")
+    # RAPID's negative catalogs are read when present (opposite-sign distance, --include-fading)
+    assert remote.build_input("sfftdiffimage_masked_psfcat_finder_negative.txt")
+    assert remote.build_input("zogy_diffimage_masked_psfcat_negative.txt")
 
 
 def test_fetch_checks_the_size_and_names_the_object(store, tmp_path):

@@ -2,7 +2,7 @@
 with a pyarrow read, split filtering, metadata content, manifests, CLI and the golden file.
 
 Regenerate the golden file after an intended change with:
-    REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/test_croissant.py -k golden
+    REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/writers/test_croissant.py -k golden
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from rapid_croissant.writers.croissant_records import RECORD_SETS
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parents[1] / "golden" / "croissant_tiny.json"
-REGEN_COMMAND = "REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/test_croissant.py -k golden"
+REGEN_COMMAND = "REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/writers/test_croissant.py -k golden"
 GOLDEN_VALUES = {"date_published": "2026-01-15", "version": "1.0.0"}
 
 

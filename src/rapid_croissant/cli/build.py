@@ -160,6 +160,11 @@ def build_options(f):
             help='fsspec options of a remote input, as JSON, e.g. \'{"endpoint_url": "http://host:9000"}\'.',
         ),
         click.option("--anon", is_flag=True, help="Read a remote input anonymously (public buckets)."),
+        click.option(
+            "--include-fading",
+            is_flag=True,
+            help="Also add RAPID's negative (*_negative catalog) detections as candidates with sign -1.",
+        ),
     ]
     for opt in reversed(opts):
         f = opt(f)

@@ -8,6 +8,9 @@ import time
 import click
 
 from rapid_croissant import formats
+from rapid_croissant.simulate.domains import DENSITIES, DOMAINS
+
+DOMAIN_NAMES = tuple(DOMAINS)
 
 
 @click.command("simulate")
@@ -50,13 +53,79 @@ from rapid_croissant import formats
     default=None,
     help="Injected sources per 512x512 pixels (default 50; RAPID injects 100 per 4088x4088 SCA).",
 )
-def command(n, size, seed, out_dir, era, defects, injections):
+@click.option(
+    "--domain",
+    type=click.Choice(DOMAIN_NAMES),
+    default=None,
+    help="Face of the simulated survey: PSF, noise, mismatch, artefact mix (A and B differ clearly).",
+)
+@click.option(
+    "--domain-seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Draw a random domain from this seed instead of a named one (for multi-domain sets).",
+)
+@click.option(
+    "--density",
+    type=click.Choice(DENSITIES),
+    default="sim",
+    show_default=True,
+    help="Real-source density: sim (50 injections per 512x512) or rapid (100 per 4088x4088, 3-5 % real).",
+)
+@click.option(
+    "--epochs-per-field",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Jobs per sky field (same sky, reference and WCS; other science epochs, PSFs and transients).",
+)
+@click.option(
+    "--negative-catalogs",
+    is_flag=True,
+    help="Also write RAPID's *_psfcat_negative.txt catalogs (photutils on -diff: fading sources, dipoles).",
+)
+@click.option(
+    "--first-jid",
+    type=click.IntRange(min=1),
+    default=1001,
+    show_default=True,
+    help="Job number of the first job (jid<N>): simulate several domains into one set of job numbers.",
+)
+def command(
+    n,
+    size,
+    seed,
+    out_dir,
+    era,
+    defects,
+    injections,
+    domain,
+    domain_seed,
+    density,
+    epochs_per_field,
+    negative_catalogs,
+    first_jid,
+):
     """Simulate N RAPID job folders with truth files and an answer key."""
     from rapid_croissant.simulate.core import ANSWER_KEY_DIR, simulate_jobs
 
+    if domain is not None and domain_seed is not None:
+        raise click.UsageError("give --domain or --domain-seed, not both")
     t0 = time.perf_counter()
     jobs = simulate_jobs(
-        out_dir, n=n, size=size, seed=seed, era=era, with_defects=defects, injections_per_512=injections
+        out_dir,
+        n=n,
+        size=size,
+        seed=seed,
+        era=era,
+        with_defects=defects,
+        injections_per_512=injections,
+        domain=domain,
+        domain_seed=domain_seed,
+        density=density,
+        epochs_per_field=epochs_per_field,
+        negative_catalogs=negative_catalogs,
+        first_jid=first_jid,
     )
     click.echo(f"wrote {len(jobs)} jobs to {out_dir} in {time.perf_counter() - t0:.1f} s (era {era}):")
     for j in jobs:

@@ -14,7 +14,8 @@ The layout::
       combined_truth_table.csv  truth.parquet  jobs.csv  jobs.parquet
       physical.parquet                                        per job: ZScale limits per channel, WCS header
       images-manifest.parquet  catalogs-manifest.parquet  croissant.json
-      build_info.json  DATASET_CARD.md  report.html  README.md (Hugging Face card with YAML configs)
+      build_info.json  split_assignment.json  DATASET_CARD.md  report.html
+      README.md (Hugging Face card with YAML configs)
       cutouts/  cutouts-<split>.npy  valid-<split>.npy  index-<split>.parquet  store.json
                 cutouts-<split>.parquet   (candidate_id, jid, cutout 9x64x64 float32, valid 3x64x64 uint8)
                 sfft-cutouts-<split>.npy ... sfft-store.json  (--profile cutouts: centred on sfft_x, sfft_y)
@@ -63,6 +64,8 @@ CATALOGS_MANIFEST = "catalogs-manifest.parquet"
 BUILD_INFO = "build_info.json"
 PHYSICAL_PARQUET = "physical.parquet"
 HF_README = "README.md"
+#: Every job's sky field and split, read back on rebuild so that no job ever changes split.
+SPLIT_RECORD = "split_assignment.json"
 DATASET_CARD = "DATASET_CARD.md"
 REPORT_HTML = "report.html"
 
@@ -213,6 +216,11 @@ class Layout:
     def hf_readme(self) -> Path:
         """``README.md``: the Hugging Face dataset card (YAML configs, ClassLabel, license)."""
         return self.root / HF_README
+
+    @property
+    def split_record(self) -> Path:
+        """``split_assignment.json``: seed, fractions and every job's field and split."""
+        return self.root / SPLIT_RECORD
 
     @property
     def dataset_card(self) -> Path:

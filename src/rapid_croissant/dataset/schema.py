@@ -168,7 +168,19 @@ CANDIDATE_SCHEMA: dict[str, Column] = {
         "mag",
     ),
     "has_truth": _bool("True when the job has truth files (labels known)"),
-    "split": _text("train, val or test (by job)"),
+    **{
+        f"{a}_opposite_dist": _float(
+            f"Distance from the {a.upper()} detection to the nearest {a.upper()} detection of the "
+            "opposite sign (RAPID's *_negative catalogs; dipole evidence); empty without such a catalog "
+            "or detection",
+            "pixel",
+        )
+        for a in SUBTRACTIONS
+    },
+    "sign": _int(
+        "+1 a brightening candidate (positive difference), -1 a fading one (build --include-fading)"
+    ),
+    "split": _text("train, val or test (by sky field: the split of the job's field)"),
 }
 
 #: All columns of ``candidates.csv``: the seed's, in its order, then ours (the order of CANDIDATE_SCHEMA).
@@ -228,7 +240,12 @@ JOB_SCHEMA: dict[str, Column] = {
     ),
     "error": _text("Error message of a failed job (job, file, reason)"),
     "notes": _text("Warnings met while building the job (missing products, empty catalogs, no truth, ...)"),
-    "split": _text("train, val or test"),
+    "footprint": _text("Sky corners of the image from its WCS: 'ra,dec;ra,dec;ra,dec;ra,dec' (degrees)"),
+    "field": _text(
+        "Sky field: jobs whose footprints overlap share it (named after its first job, sky_<jid>); "
+        "all jobs of a field are in one split"
+    ),
+    "split": _text("train, val or test: by sky field, recorded in split_assignment.json, stable on rebuild"),
 }
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from rapid_croissant import formats
 from rapid_croissant.errors import ConfigError, JobError
+from rapid_croissant.io.negative import negative_name
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ def _known_names() -> frozenset[str]:
     names = set(formats.SEED_CATALOG_FILES)
     for files in formats.FILES_BY_ERA.values():
         names |= set(files.channels.values()) | set(files.catalogs.values()) | set(files.optional)
+        for alg in formats.SUBTRACTIONS:  # RAPID's negative (fading) catalogs, read when present
+            names |= {negative_name(files.catalogs[f"{alg}_{kind}"]) for kind in ("finder", "psfcat")}
     return frozenset(names)
 
 

@@ -23,7 +23,7 @@ from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import JobError, NoTruthWarning, RapidInputWarning
 from rapid_croissant.io.paths import following_symlinks, is_inside
-from rapid_croissant.pipeline import parts, physical, tensors, truth
+from rapid_croissant.pipeline import fading, parts, physical, tensors, truth
 from rapid_croissant.pipeline.gate import gate_job
 from rapid_croissant.science import labels
 
@@ -117,6 +117,11 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
         dropped += int((~keep).sum())
         cats[alg] = _label_algorithm(cat[keep], tru, alg, cfg, has_truth)
     cand = labels.merge_candidates(cats["zogy"], cats["sfft"], radius=cfg.merge_radius)
+    negatives = fading.read_negatives(job)
+    cand = fading.add_opposite_distance(cand, negatives)
+    if cfg.include_fading:
+        fade = fading.fading_candidates(negatives, cats, merge_radius=cfg.merge_radius)
+        cand = pd.concat([cand, fade], ignore_index=True)
     cand = truth.finish_candidates(cand, job, tru, cfg)
     if cfg.profile == "cutouts":  # cutouts from the FITS planes instead of a full-frame tensor
         from rapid_croissant.pipeline.profiles import write_job_cutouts

@@ -13,6 +13,7 @@ from rapid_croissant import formats, io
 from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout, image_name
 from rapid_croissant.io.paths import usable_file
+from rapid_croissant.science.fields import footprint_text
 from rapid_croissant.writers import atomic
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def write_job_parts(
         "has_truth": job.has_truth,
         **counts,
         "image_filename": image_name(job.jid) if cfg.full_images else "",
+        "footprint": footprint_text(f.wcs, job.shape),
         "error": "",
         "notes": "; ".join(notes),
         "fingerprint": fingerprint,

@@ -24,7 +24,7 @@ from rapid_croissant.errors import ConfigError, Interrupted, RapidCroissantError
 from rapid_croissant.pipeline import parts, publish, resources, sync
 from rapid_croissant.pipeline.job_task import JobResult, process_job
 from rapid_croissant.pipeline.physical import write_physical
-from rapid_croissant.science.splits import assign_splits
+from rapid_croissant.pipeline.split_record import assign_fields_and_splits, split_record_text
 
 log = logging.getLogger(__name__)
 
@@ -250,9 +250,10 @@ def _abort_on_environment_failure(results: list[JobResult]) -> None:
 def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     """Assemble the parts into the dataset tables (CSV + typed Parquet + one Parquet per split)."""
     cand, tru, jobs = parts.assemble(out, jids)
-    jobs["split"] = assign_splits(jobs, seed=cfg.split_seed).astype("string")
+    jobs = assign_fields_and_splits(out, jobs, cfg)
     split_of = dict(zip(jobs["jid"], jobs["split"], strict=True))
     cand["split"] = cand["jid"].map(split_of).astype("string")
+    record = split_record_text(out, jobs, cfg)
     info = {
         "rapid_croissant_version": __version__,
         "config": cfg.to_json_dict(),
@@ -267,6 +268,7 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
         names.JOBS_CSV: lambda p: jobs.to_csv(p, index=False, na_rep=""),
         names.JOBS_PARQUET: lambda p: jobs.to_parquet(p, index=False),
         names.BUILD_INFO: lambda p: p.write_text(json.dumps(info, indent=1, default=str)),
+        names.SPLIT_RECORD: lambda p: p.write_text(record),
     }
     publish.publish(out, writers)
     write_physical(Layout(out), jobs.loc[jobs["status"] != "failed", "jid"].astype(str).tolist())
@@ -278,7 +280,7 @@ def table_paths(out: Path) -> list[Path]:
     lay = Layout(out)
     tables = [lay.candidates_csv, lay.candidates_parquet, *(lay.candidates_split(s) for s in SPLITS)]
     tables += [lay.truth_csv, lay.truth_parquet, lay.jobs_csv, lay.jobs_parquet, lay.physical]
-    return [*tables, lay.build_info]
+    return [*tables, lay.build_info, lay.split_record]
 
 
 def _split_writer(cand, split: str):

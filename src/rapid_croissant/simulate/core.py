@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,7 +16,18 @@ import numpy as np
 import pandas as pd
 
 from rapid_croissant import formats
-from rapid_croissant.simulate import answer_key, constants, defects, detect, render, scene, subtract, writer
+from rapid_croissant.simulate import (
+    answer_key,
+    constants,
+    defects,
+    detect,
+    domains,
+    render,
+    scene,
+    subtract,
+    survey,
+    writer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +48,15 @@ class SimulatedJob:
     files: list[str] = field(default_factory=list)
 
 
-def draw_specs(n: int, *, size: int, seed: int, defects_on: bool, injections_per_512: int | None = None):
+def draw_specs(
+    n: int,
+    *,
+    size: int,
+    seed: int,
+    defects_on: bool,
+    injections_per_512: int | None = None,
+    first_jid: int = FIRST_JID,
+):
     """Job specs for ``n`` normal jobs (and the defect jobs when asked), all derived from ``seed``."""
     rng = np.random.default_rng(seed)
     n_inj = int(round((injections_per_512 or scene.INJECTIONS_PER_512) * (size / 512.0) ** 2))
@@ -47,7 +66,7 @@ def draw_specs(n: int, *, size: int, seed: int, defects_on: bool, injections_per
         flt = FILTER_CYCLE[i % len(FILTER_CYCLE)]
         fwhm = rng.uniform(1.9, 2.2)
         spec = scene.JobSpec(
-            jid=FIRST_JID + i,
+            jid=first_jid + i,
             seed=int(rng.integers(2**31)),
             size=size,
             filter=flt,
@@ -77,11 +96,28 @@ def _finite_std(image) -> float:
 
 
 def build_scene(spec: scene.JobSpec, rng) -> SimpleNamespace:
-    stars, galaxies = scene.make_static_scene(spec, rng)
-    ou, inj = scene.make_transients(spec, galaxies, rng)
-    rays, hot = scene.make_artefacts(spec, rng)
-    cov = scene.coverage_map(spec, rng)
+    """The job's sky; the static scene and the coverage come from the field's seed when it has one."""
+    if spec.field_seed is None:
+        stars, galaxies = scene.make_static_scene(spec, rng)
+        ou, inj = scene.make_transients(spec, galaxies, rng)
+        rays, hot = scene.make_artefacts(spec, rng)
+        cov = scene.coverage_map(spec, rng)
+    else:
+        field_rng = np.random.default_rng(spec.field_seed)
+        stars, galaxies = scene.make_static_scene(spec, field_rng)
+        cov = scene.coverage_map(spec, field_rng)
+        ou, inj = scene.make_transients(spec, galaxies, rng)
+        rays, hot = scene.make_artefacts(spec, rng)
     return SimpleNamespace(stars=stars, galaxies=galaxies, ou=ou, inj=inj, rays=rays, hot=hot, cov=cov)
+
+
+def _detect(zg, sf, *, era: str, wcs, sign: int = 1) -> dict:
+    """photutils catalogs of each algorithm on ``sign`` x its difference (RAPID's negative run: sign -1)."""
+    cats = {"zogy": detect.detect_and_fit(sign * zg.diff, zg.uncert, zg.psf, wcs=wcs)}
+    if sf is not None:
+        sfft_data = np.nan_to_num(sf.dconv, nan=0.0) if era == formats.ERA_2026 else sf.dconv
+        cats["sfft"] = detect.detect_and_fit(sign * sfft_data, sf.uncert, sf.psf, wcs=wcs)
+    return cats
 
 
 def simulate_job(spec: scene.JobSpec, out_dir: Path, *, era: str, defect: str | None) -> SimulatedJob:
@@ -91,20 +127,22 @@ def simulate_job(spec: scene.JobSpec, out_dir: Path, *, era: str, defect: str | 
     t0 = time.perf_counter()
     rng = np.random.default_rng(spec.seed)
     sc = build_scene(spec, rng)
-    ep = render.render_epochs(spec, sc, rng)
-    psf_n, psf_r = subtract.model_psfs(spec.fwhm_sci, spec.fwhm_ref, spec.psf_model_error)
+    ref_rng = None if spec.field_seed is None else np.random.default_rng([spec.field_seed, 1])
+    ep = render.render_epochs(spec, sc, rng, ref_rng=ref_rng)
+    psf_n, psf_r = subtract.model_psfs(
+        spec.fwhm_sci, spec.fwhm_ref, spec.psf_model_error, beta=spec.moffat_beta
+    )
     zg = subtract.run_zogy(ep.sci, ep.ref, ep.cov, psf_n=psf_n, psf_r=psf_r, exptime=spec.exptime)
     sf = None
     if defect != "sfft_failed":
         sf = subtract.run_sfft(ep.sci, ep.ref, ep.cov, psf_n=psf_n, psf_r=psf_r, exptime=spec.exptime)
     wcs = writer.make_wcs(spec)
-    cats = {"zogy": detect.detect_and_fit(zg.diff, zg.uncert, zg.psf, wcs=wcs)}
-    if sf is not None:
-        sfft_data = np.nan_to_num(sf.dconv, nan=0.0) if era == formats.ERA_2026 else sf.dconv
-        cats["sfft"] = detect.detect_and_fit(sfft_data, sf.uncert, sf.psf, wcs=wcs)
+    cats = _detect(zg, sf, era=era, wcs=wcs)
     job_dir = out_dir / f"jid{spec.jid}"
     job_dir.mkdir(parents=True, exist_ok=True)
     files = write_job_products(job_dir, spec, sc, ep, zg, sf, cats, era=era, rng=rng)
+    if spec.negative_catalogs:
+        files += write_negative_catalogs(job_dir, _detect(zg, sf, era=era, wcs=wcs, sign=-1), era=era)
     defects.apply(job_dir, defect, era=era)
     key_dir = out_dir / ANSWER_KEY_DIR
     key_dir.mkdir(exist_ok=True)
@@ -164,6 +202,20 @@ def write_job_products(job_dir: Path, spec, sc, ep, zg, sf, cats, *, era: str, r
     return sorted(p.name for p in job_dir.iterdir())
 
 
+def write_negative_catalogs(job_dir: Path, cats: dict, *, era: str) -> list[str]:
+    """RAPID's ``*_psfcat_negative.txt`` and ``*_psfcat_finder_negative.txt`` (photutils on -diff)."""
+    from rapid_croissant.io.negative import negative_name
+
+    names = formats.FILES_BY_ERA[era]
+    written = []
+    for alg, (finder, phot) in cats.items():
+        finder_name = negative_name(names.zogy_finder if alg == "zogy" else names.sfft_finder)
+        psfcat_name = negative_name(names.zogy_psfcat if alg == "zogy" else names.sfft_psfcat)
+        writer.write_photutils_catalogs(finder, phot, job_dir / finder_name, job_dir / psfcat_name, era=era)
+        written += [n for n in (finder_name, psfcat_name) if (job_dir / n).exists()]
+    return written
+
+
 def _write_sextractor(job_dir: Path, names, zg, sf, *, wcs) -> None:
     """SExtractor catalogs as RAPID makes them: detect on S_corr (ZOGY) or cconv (SFFT), measure on the
     diff."""
@@ -190,8 +242,20 @@ def simulate_jobs(
     with_defects: bool = False,
     injections_per_512: int | None = None,
     progress: bool = True,
+    domain: str | None = None,
+    domain_seed: int | None = None,
+    density: str = "sim",
+    epochs_per_field: int = 1,
+    negative_catalogs: bool = False,
+    first_jid: int = FIRST_JID,
 ) -> list[SimulatedJob]:
-    """Simulate ``n`` jobs (plus the defect jobs) into ``out_dir``; returns a summary per job."""
+    """Simulate ``n`` jobs (plus the defect jobs) into ``out_dir``; returns a summary per job.
+
+    ``domain`` (default, A, B) or ``domain_seed`` picks the simulated survey's face, ``density`` its
+    density of real sources (``rapid``: RAPID's 100 injections per SCA), ``epochs_per_field`` how many
+    jobs see each sky field, ``negative_catalogs`` whether RAPID's ``*_negative`` catalogs are written
+    (simulate/domains.py, simulate/survey.py). Without them the output is the historical one.
+    """
     from tqdm.auto import tqdm
 
     if era not in formats.ERAS:
@@ -200,9 +264,31 @@ def simulate_jobs(
         raise ValueError(f"size must be at least 64 pixels, got {size}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    specs = draw_specs(
-        n, size=size, seed=seed, defects_on=with_defects, injections_per_512=injections_per_512
-    )
+    dom = domains.resolve(domain, domain_seed=domain_seed, density=density)
+    if injections_per_512 is not None:
+        dom = replace(dom, injections_per_512=float(injections_per_512))
+    historical = domain in (None, "default") and domain_seed is None and density == "sim"
+    if historical and epochs_per_field == 1 and not negative_catalogs:
+        specs = draw_specs(
+            n,
+            size=size,
+            seed=seed,
+            defects_on=with_defects,
+            injections_per_512=injections_per_512,
+            first_jid=first_jid,
+        )
+    else:
+        normal = survey.draw_survey_specs(
+            n,
+            size=size,
+            seed=seed,
+            domain=dom,
+            epochs_per_field=epochs_per_field,
+            first_jid=first_jid,
+            negative_catalogs=negative_catalogs,
+        )
+        broken = draw_specs(0, size=size, seed=seed, defects_on=with_defects, first_jid=first_jid + n)
+        specs = [(s, None) for s in normal] + broken
     results = []
     for spec, kind in tqdm(specs, desc="simulating jobs", unit="job", disable=not progress):
         job = simulate_job(spec, out_dir, era=era, defect=kind)
@@ -222,6 +308,9 @@ def simulate_jobs(
         "seed": seed,
         "size": size,
         "era": era,
+        "domain": dom.to_dict(),
+        "density": density,
+        "epochs_per_field": epochs_per_field,
         "jobs": [{**asdict(s), "defect": k} for s, k in specs],
     }
     (out_dir / ANSWER_KEY_DIR / "simulation.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))

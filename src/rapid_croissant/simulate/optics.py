@@ -41,13 +41,15 @@ def psf_stamp(
     return stamp / stamp.sum()
 
 
-def add_point_sources(image: np.ndarray, xs, ys, fluxes, *, fwhm: float, stamp_size: int = 31) -> None:
+def add_point_sources(
+    image: np.ndarray, xs, ys, fluxes, *, fwhm: float, stamp_size: int = 31, beta: float = MOFFAT_BETA
+) -> None:
     """Add point sources (0-based positions, fluxes in image units) to ``image`` in place."""
     h, w = image.shape
     half = stamp_size // 2
     for x, y, f in zip(np.asarray(xs), np.asarray(ys), np.asarray(fluxes), strict=True):
         ix, iy = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
-        stamp = psf_stamp(fwhm, size=stamp_size, dx=x - ix, dy=y - iy) * f
+        stamp = psf_stamp(fwhm, size=stamp_size, dx=x - ix, dy=y - iy, beta=beta) * f
         x0, y0 = ix - half, iy - half
         xa, ya = max(x0, 0), max(y0, 0)
         xb, yb = min(x0 + stamp_size, w), min(y0 + stamp_size, h)

@@ -46,6 +46,20 @@ class JobSpec:
     n_injections: int
     edge_sources: bool = False  # defect: bright sources on the image edge
     big_nan_region: bool = False  # defect: large region without reference coverage
+    # --- domains and fields (simulate/domains.py); the defaults are the historical simulator ---
+    domain: str = "default"
+    field: str = ""  # sky field shared by several epochs (same sky, same reference)
+    field_seed: int | None = None  # seeds the static sky, the coverage and the reference noise
+    moffat_beta: float = 2.5
+    read_noise: float = 15.0
+    ref_sky_rate: float | None = None  # sky of the reference coadd (None: the science sky_rate)
+    ou_per_512: float = OU_TRANSIENTS_PER_512
+    cosmic_rays_per_512: float = 25.0
+    hot_pixels_per_512: float = 12.0
+    saturated_stars: int = 0  # extra stars that saturate both epochs
+    echo_fraction: float = 0.0  # FFT echoes of bright sources near an edge, at the opposite edge
+    edge_glow: bool = False  # a glowing, lumpy science edge
+    negative_catalogs: bool = False  # also detect on -diff and write the *_negative catalogs
 
     @property
     def zptmag(self) -> float:
@@ -98,6 +112,15 @@ def make_static_scene(spec: JobSpec, rng: np.random.Generator) -> tuple[pd.DataF
             "theta": rng.uniform(0, np.pi, n_gal),
         }
     )
+    if spec.saturated_stars:
+        bright = pd.DataFrame(
+            {
+                "x": rng.uniform(0, w - 1, spec.saturated_stars),
+                "y": rng.uniform(0, h - 1, spec.saturated_stars),
+                "ab": rng.uniform(13.5, 16.5, spec.saturated_stars),
+            }
+        )
+        stars = pd.concat([stars, bright], ignore_index=True)
     for df in (stars, galaxies):
         df["counts"] = counts_from_ab(df["ab"], zptmag=spec.zptmag, filter_name=spec.filter)
     return stars, galaxies
@@ -125,7 +148,7 @@ def _positions_on_hosts(n: int, galaxies: pd.DataFrame, spec: JobSpec, rng, *, f
 
 def make_transients(spec: JobSpec, galaxies: pd.DataFrame, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
     """OpenUniverse-like transients (science epoch only) and RAPID-like injections (AB uniform 21-28)."""
-    n_ou = rng.poisson(OU_TRANSIENTS_PER_512 * _area_scale(spec))
+    n_ou = rng.poisson(spec.ou_per_512 * _area_scale(spec))
     xs, ys, host = _positions_on_hosts(n_ou, galaxies, spec, rng, frac_on_host=0.8)
     ou = pd.DataFrame({"x": xs, "y": ys, "ab": rng.uniform(20.5, 26.5, n_ou), "host": host})
     ou["object_id"] = 20_000_000 + spec.jid * 1000 + np.arange(n_ou)
@@ -154,7 +177,7 @@ def make_transients(spec: JobSpec, galaxies: pd.DataFrame, rng) -> tuple[pd.Data
 def make_artefacts(spec: JobSpec, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cosmic-ray hits and hot pixels of the science exposure (counts in e-)."""
     h, w = spec.shape
-    n_cr = rng.poisson(25 * _area_scale(spec))
+    n_cr = rng.poisson(spec.cosmic_rays_per_512 * _area_scale(spec))
     rays = pd.DataFrame(
         {
             "x": rng.integers(0, w - 1, n_cr),
@@ -164,7 +187,7 @@ def make_artefacts(spec: JobSpec, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
             "counts": rng.lognormal(np.log(3000.0), 1.0, n_cr),
         }
     )
-    n_hot = rng.poisson(12 * _area_scale(spec))
+    n_hot = rng.poisson(spec.hot_pixels_per_512 * _area_scale(spec))
     hot = pd.DataFrame(
         {
             "x": rng.integers(0, w - 1, n_hot),

@@ -48,10 +48,12 @@ class SfftProducts:
     psf: np.ndarray  # PSF of the decorrelated difference (float32 stamp)
 
 
-def model_psfs(fwhm_sci: float, fwhm_ref: float, error: float) -> tuple[np.ndarray, np.ndarray]:
+def model_psfs(
+    fwhm_sci: float, fwhm_ref: float, error: float, *, beta: float = optics.MOFFAT_BETA
+) -> tuple[np.ndarray, np.ndarray]:
     """The PSF models the pipeline uses: the true PSFs with a small FWHM error (as measured PSFs have)."""
-    psf_n = optics.psf_stamp(fwhm_sci * (1.0 + error), size=PSF_STAMP).astype(np.float32)
-    psf_r = optics.psf_stamp(fwhm_ref * (1.0 - error), size=PSF_STAMP).astype(np.float32)
+    psf_n = optics.psf_stamp(fwhm_sci * (1.0 + error), size=PSF_STAMP, beta=beta).astype(np.float32)
+    psf_r = optics.psf_stamp(fwhm_ref * (1.0 - error), size=PSF_STAMP, beta=beta).astype(np.float32)
     return psf_n, psf_r
 
 

@@ -282,7 +282,9 @@ class RecordSetBuilder:
             [(s, SPLIT_URLS[s]) for s in names.SPLITS],
             data_types=[mlc.DataType.SPLIT],
             key=["splits/name"],
-            description="Train, validation and test splits, assigned by job and balanced by filter",
+            description="Train, validation and test splits by sky field (jobs with overlapping WCS "
+            "footprints share one split; jobs.field), balanced by filter; recorded in "
+            f"{names.SPLIT_RECORD} so that no job moves when the dataset grows",
         )
 
     def _label_classes(self) -> mlc.RecordSet:

@@ -45,9 +45,9 @@ def description(summary: dict) -> str:
         f"{summary['n_jobs']} jobs ({summary['n_failed']} failed, listed with their error) in filter(s) "
         f"{', '.join(summary['filters']) or 'none'}; labels: {labels.get(schema.LABEL_REAL, 0)} real, "
         f"{labels.get(schema.LABEL_BOGUS, 0)} bogus, {labels.get(schema.LABEL_UNKNOWN, 0)} unknown; splits "
-        f"by job: {splits} candidates. Each job also has a 9-channel image tensor (science, reference, ZOGY "
-        "and SFFT differences, significance and uncertainty maps, PSF), its PSF stamp, a NaN bit mask and "
-        "copies of its catalogs, listed with sha256 in manifest tables. Missing feature values mean the "
+        f"by sky field: {splits} candidates. Each job also has a 9-channel image tensor (science, reference, "
+        "ZOGY and SFFT differences, significance and uncertainty maps, PSF), its PSF stamp, a NaN bit mask "
+        "and copies of its catalogs, listed with sha256 in manifest tables. Missing feature values mean the "
         "algorithm did not detect the candidate."
     )
 

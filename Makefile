@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= demo_output
 
-.PHONY: demo test lint bench venv clean browser
+.PHONY: demo test test-slow lint bench venv clean browser
 
 venv: $(STAMP)
 
@@ -30,10 +30,15 @@ browser:
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
 	    >/dev/null 2>&1 || echo "note: chromium could not be installed: the browser test will be skipped"; }
 
+# `make test` runs everything but the tests marked slow (end-to-end demo, published flavour over HTTP,
+# signals), which `make test-slow` runs; run both before closing an issue.
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not slow"
+
+test-slow: $(STAMP) browser
+	$(PY) -m pytest -m slow
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

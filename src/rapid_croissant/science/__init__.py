@@ -1,1 +1,2 @@
-"""Pure numpy/pandas science, no file access: ZOGY, normalisation, truth assembly, matching, merging."""
+"""Pure numpy/pandas science, no file access: normalisation, truth arithmetic, matching, labels, merging,
+cutouts, sky fields, splits and folds."""

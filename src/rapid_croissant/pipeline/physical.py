@@ -2,7 +2,7 @@
 channel and the job's WCS header (``physical.parquet``; the reader is dataset/physical.py).
 
 Every build profile writes it: the limits are computed from the input planes whether or not the full
-tensors are written. During the build each job leaves ``.parts/<jid>.physical.json``; ``write_physical``
+tensors are written. During the build each job leaves ``.parts/<jid>.physical.json``; ``gather_physical``
 gathers them into ``physical.parquet`` (one row per job, failed jobs excluded).
 """
 
@@ -18,9 +18,9 @@ import pandas as pd
 from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.dataset.physical import PHYSICAL_COLUMNS, limit_columns
-from rapid_croissant.writers.atomic import write_parquet, write_text
+from rapid_croissant.writers.atomic import write_text
 
-__all__ = ["job_physical", "physical_frame", "write_job_physical", "write_physical"]
+__all__ = ["gather_physical", "job_physical", "physical_frame", "write_job_physical"]
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +77,13 @@ def physical_frame(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def write_physical(layout: Layout, jids: list[str]) -> int:
-    """Gather the jobs' parts into ``physical.parquet``; returns the number of rows."""
+def gather_physical(layout: Layout, jids: list[str]) -> pd.DataFrame:
+    """The jobs' parts as the ``physical.parquet`` table (published with the other tables)."""
     rows = []
     for jid in jids:
         path = layout.part_physical(jid)
         if path.is_file():
             rows.append(json.loads(path.read_text()))
     frame = physical_frame(rows)
-    write_parquet(layout.physical, frame)
     log.info("physical.parquet: %d jobs", len(frame))
-    return len(frame)
+    return frame

@@ -23,7 +23,7 @@ from rapid_croissant.dataset.layout import SPLITS, Layout
 from rapid_croissant.errors import ConfigError, Interrupted, RapidCroissantError
 from rapid_croissant.pipeline import parts, publish, resources, sync
 from rapid_croissant.pipeline.job_task import JobResult, process_job
-from rapid_croissant.pipeline.physical import write_physical
+from rapid_croissant.pipeline.physical import gather_physical
 from rapid_croissant.pipeline.split_record import assign_fields_and_splits, split_record_text
 
 log = logging.getLogger(__name__)
@@ -254,6 +254,8 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     split_of = dict(zip(jobs["jid"], jobs["split"], strict=True))
     cand["split"] = cand["jid"].map(split_of).astype("string")
     record = split_record_text(out, jobs, cfg)
+    built = jobs.loc[jobs["status"] != "failed", "jid"].astype(str).tolist()
+    physical = gather_physical(Layout(out), built)
     info = {
         "rapid_croissant_version": __version__,
         "config": cfg.to_json_dict(),
@@ -269,9 +271,9 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
         names.JOBS_PARQUET: lambda p: jobs.to_parquet(p, index=False),
         names.BUILD_INFO: lambda p: p.write_text(json.dumps(info, indent=1, default=str)),
         names.SPLIT_RECORD: lambda p: p.write_text(record),
+        names.PHYSICAL_PARQUET: lambda p: physical.to_parquet(p, index=False),
     }
     publish.publish(out, writers)
-    write_physical(Layout(out), jobs.loc[jobs["status"] != "failed", "jid"].astype(str).tolist())
     return len(cand)
 
 

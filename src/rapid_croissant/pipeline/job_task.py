@@ -94,6 +94,10 @@ def _label_algorithm(cat, tru: pd.DataFrame, alg: str, cfg: BuildConfig, has_tru
 
 def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResult:
     """Build one job's outputs; raises JobError for a job that cannot be built at all."""
+    if cfg.profile == "cutouts":  # its rows of the cutout store are rewritten once the tables are known
+        from rapid_croissant.pipeline.store_assembly import forget_job_rows
+
+        forget_job_rows(cfg.output_dir, job_dir.name)
     gate = gate_job(job_dir)
     job, notes = gate.job, list(gate.notes)
     tru, has_truth = truth.job_truth(job, cfg, notes)
@@ -123,10 +127,12 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
         fade = fading.fading_candidates(negatives, cats, merge_radius=cfg.merge_radius)
         cand = pd.concat([cand, fade], ignore_index=True)
     cand = truth.finish_candidates(cand, job, tru, cfg)
-    if cfg.profile == "cutouts":  # cutouts from the FITS planes instead of a full-frame tensor
-        from rapid_croissant.pipeline.profiles import write_job_cutouts
+    if cfg.profile == "cutouts":  # no tensor: the limits and WCS, and the cutouts of a staged job
+        from rapid_croissant.pipeline import profiles
 
-        write_job_cutouts(job, cand, cfg.output_dir, img.psf, dtype=cfg.cutout_dtype)
+        profiles.write_job_frame(job, cfg.output_dir, profiles.cutout_limits(job, img.limits))
+        if cfg.remote:  # its staged planes are gone when the store is written: a part
+            profiles.write_job_cutouts(job, cand, cfg.output_dir, img.psf, dtype=cfg.cutout_dtype)
     parts.copy_catalogs(job, cfg.output_dir)
     partial = not (job.has_zogy and job.has_sfft) or bool(img.unreadable) or gate.partial
     notes = list(dict.fromkeys(notes))

@@ -7,6 +7,7 @@ the same input fingerprint is skipped on a re-run (``--overwrite`` rebuilds ever
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from rapid_croissant.dataset import layout as names
 from rapid_croissant.dataset import ownership
 from rapid_croissant.dataset.layout import SPLITS, Layout
 from rapid_croissant.errors import ConfigError, Interrupted, RapidCroissantError
+from rapid_croissant.io.paths import following_symlinks
 from rapid_croissant.pipeline import parts, publish, resources, sync
 from rapid_croissant.pipeline.job_task import JobResult, process_job
 from rapid_croissant.pipeline.physical import gather_physical
@@ -188,6 +190,7 @@ def build_dataset(
         publish.remove_stale_staging(out)
         sync.reconcile_removed(out, [j.name for j in all_jobs], prune=cfg.prune)
         planned = [f for j in jobs for f in sync.job_files(out, j.name)] + table_paths(out)
+        planned += _store_paths(out, cfg)
         ownership.refuse_foreign(out, planned)  # never overwrite a file of the user
         ownership.record_inventory(out, planned, planned=True)  # owned before written: a kill keeps them ours
         (out / names.PARTS_DIR).mkdir(exist_ok=True)
@@ -202,29 +205,90 @@ def build_dataset(
         executor = executor or _make_executor(cfg, todo)
         try:
             results = _run(todo, cfg, executor, progress, prints)
+            ownership.clean_temporaries(out)  # left by a worker killed mid-write (its job was run again)
+            _abort_on_environment_failure(results)
+            lay = Layout(out)
+            for r in (r for r in results if r.status == "failed"):  # no stale tensors of a job now failing
+                ownership.remove_owned(out, [lay.image(r.jid), lay.mask(r.jid), lay.psf(r.jid)])
+            summary = BuildSummary(out, sorted(results + skipped, key=lambda r: parts._jid_number(r.jid)))
+            summary.n_candidates = write_tables(out, [j.name for j in all_jobs], cfg)
+            _write_store(out, cfg, all_jobs, executor, progress)
         finally:
             if own and executor is not None:
                 executor.shutdown(cancel_futures=True)
-        ownership.clean_temporaries(out)  # left by a worker killed mid-write (its job was run again)
-        _abort_on_environment_failure(results)
-        lay = Layout(out)
-        for r in (r for r in results if r.status == "failed"):  # no stale tensors of a job now failing
-            ownership.remove_owned(out, [lay.image(r.jid), lay.mask(r.jid), lay.psf(r.jid)])
-        summary = BuildSummary(out, sorted(results + skipped, key=lambda r: parts._jid_number(r.jid)))
-        summary.n_candidates = write_tables(out, [j.name for j in all_jobs], cfg)
-        if cfg.profile == "cutouts":  # the store is this profile's product: assembled on every build
-            from rapid_croissant.pipeline.store_assembly import assemble_cutout_store
-
-            assemble_cutout_store(out, dtype=cfg.cutout_dtype)
-        elif cfg.cutouts or sync.cutout_store_stale(out):  # a store made from older tables is rebuilt
-            from rapid_croissant.pipeline.cutout_store import write_cutout_store
-            from rapid_croissant.writers.cutout_parquet import write_cutout_parquet
-
-            write_cutout_store(out, dtype=sync.cutout_dtype(out, cfg))
-            write_cutout_parquet(out)
         store = [p for p in Layout(out).cutouts_dir.glob("*") if p.is_file()]
         ownership.record_inventory(out, planned + store)
     return summary
+
+
+def _store_paths(out: Path, cfg: BuildConfig) -> list[Path]:
+    if cfg.profile != "cutouts":
+        return []
+    from rapid_croissant.pipeline.store_assembly import planned_files
+
+    return planned_files(out)
+
+
+def _write_store(
+    out: Path, cfg: BuildConfig, all_jobs: list, executor: Executor | None, progress: bool
+) -> None:
+    """The cutout store: written in place by the jobs (cutouts profile), or cut from the tensors."""
+    if cfg.profile == "cutouts":  # the store is this profile's product: brought up to date on every build
+        from rapid_croissant.pipeline.store_assembly import assemble_cutout_store
+
+        job_dirs = None if cfg.remote else {j.name: j for j in all_jobs}
+        run = functools.partial(_run_store, cfg=cfg, executor=executor, progress=progress)
+        assemble_cutout_store(out, dtype=cfg.cutout_dtype, job_dirs=job_dirs, run=run)
+    elif cfg.cutouts or sync.cutout_store_stale(out):  # a store made from older tables is rebuilt
+        from rapid_croissant.pipeline.cutout_store import write_cutout_store
+        from rapid_croissant.writers.cutout_parquet import write_cutout_parquet
+
+        write_cutout_store(out, dtype=sync.cutout_dtype(out, cfg))
+        write_cutout_parquet(out)
+
+
+def _run_store(specs: list, *, cfg: BuildConfig, executor: Executor | None, progress: bool) -> list[str]:
+    """Run store_assembly.fill_job for every job (on the build's executor); returns their sources."""
+    from tqdm.auto import tqdm
+
+    from rapid_croissant.pipeline.store_assembly import fill_job
+
+    flush = (
+        cfg.executor == "dask"
+    )  # a worker on another machine: its writes reach the files before its marker
+    args = (cfg.output_dir, cfg.cutout_dtype)
+    bar = tqdm(total=len(specs), desc="writing cutouts", unit="job", disable=not progress)
+    futures, sources = [], []
+    try:
+        with following_symlinks(cfg.follow_symlinks):
+            if executor is None:
+                gen = (fill_job(spec, *args, flush=flush) for spec in specs)
+            else:
+                futures = [
+                    executor.submit(_fill_job_task, spec, *args, flush, cfg.follow_symlinks) for spec in specs
+                ]
+                gen = (f.result() for f in as_completed(futures))
+            for source in gen:
+                sources.append(source)
+                bar.update(1)
+    except (KeyboardInterrupt, BrokenExecutor) as exc:
+        for f in futures:
+            f.cancel()
+        raise Interrupted(
+            f"cutout store of {cfg.output_dir} interrupted ({type(exc).__name__}) after {len(sources)} of "
+            f"{len(specs)} job(s): the tables are published, written rows are kept; run the same command "
+            "again to finish the store"
+        ) from exc
+    finally:
+        bar.close()
+    return sources
+
+
+def _fill_job_task(spec, out_dir, dtype, *, flush: bool, follow: bool) -> str:
+    from rapid_croissant.pipeline.store_assembly import fill_job
+
+    with following_symlinks(follow):
+        return fill_job(spec, out_dir, dtype, flush=flush)
 
 
 def job_fingerprint(job, cfg: BuildConfig, out: Path | None = None) -> str:

@@ -54,8 +54,9 @@ def part_paths(out_dir: Path, jid: str, prefix: str = "") -> dict[str, Path]:
     return Layout(out_dir).part_cutouts(jid, prefix)
 
 
-def open_planes(job: io.RapidJob) -> dict[str, np.ndarray | None]:
-    """Full-frame channels as memory maps (mismatched uncertainty maps resized, as the full profile does).
+def open_planes(job: io.RapidJob, *, resize: bool = True) -> dict[str, np.ndarray | None]:
+    """Full-frame channels as memory maps (mismatched uncertainty maps resized, as the full profile does,
+    unless ``resize`` is False).
 
     The PSF channel is not opened: the store holds the native stamp there, never the resized plane.
     """
@@ -69,8 +70,23 @@ def open_planes(job: io.RapidJob) -> dict[str, np.ndarray | None]:
             plane = io.open_plane(job.channel_path(ch), job=job.path)
         except JobError:  # the tensor pass recorded it in the job's notes: zeros, masked
             continue
-        planes[ch] = plane if plane.shape == (h, w) else resize_to_shape(np.asarray(plane), (h, w))
+        same = plane.shape == (h, w) or not resize
+        planes[ch] = plane if same else resize_to_shape(np.asarray(plane), (h, w))
     return planes
+
+
+def cutout_limits(job: io.RapidJob, known: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """The full profile's limits of every channel: ``known`` (those of the planes as read, the same
+    sample) unless a plane's shape differs from the image's (then those of the resized plane)."""
+    limits = {}
+    for ch, plane in open_planes(job, resize=False).items():
+        if plane is None:
+            continue
+        if plane.shape == tuple(job.shape) and ch in known:
+            limits[ch] = known[ch]
+        else:
+            limits[ch] = seed_zscale_limits(resize_to_shape(np.asarray(plane), tuple(job.shape)))
+    return limits
 
 
 def channel_limits(planes: dict[str, np.ndarray | None]) -> dict[str, tuple[float, float]]:
@@ -102,10 +118,14 @@ def window(planes, limits, shape, x: float, y: float) -> tuple[np.ndarray, np.nd
     return sub, mask, r0, c0
 
 
-def _to_store(cut: np.ndarray, np_dtype, scale: float) -> np.ndarray:
-    """float32 [0, 1] cutouts -> the store's dtype, exactly as cutout_store.py converts them."""
-    vals = cut * scale if scale != 1.0 else cut
-    return np.rint(vals) if np_dtype == np.uint8 else vals
+def store_values(buf: np.ndarray, np_dtype, scale: float) -> np.ndarray:
+    """In place on float32 [0, 1] values: the store's conversion (times ``scale``, rounded for uint8), the
+    same float32 arithmetic as cutout_store.py; assign the result into an array of the store's dtype."""
+    if scale != 1.0:
+        np.multiply(buf, np.float32(scale), out=buf)
+    if np_dtype == np.uint8:
+        np.rint(buf, out=buf)
+    return buf
 
 
 def _bad_bits(channels) -> int:
@@ -130,49 +150,61 @@ def _edge_cutouts(planes, limits, psf, shape, x, y) -> tuple[np.ndarray, np.ndar
     return cut[:-1], valid
 
 
-def _interior_cutouts(planes, limits, psf, r0: np.ndarray, c0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cutouts of windows wholly inside the image, gathered from the memory maps channel by channel
-    (the same float32 arithmetic as the full profile's tensor pass and job_cutouts)."""
-    n, ar = len(r0), np.arange(SIZE)
-    rows, cols = (r0[:, None] + ar)[:, :, None], (c0[:, None] + ar)[:, None, :]
-    cut = np.empty((n, len(schema.CHANNELS), SIZE, SIZE), dtype=np.float32)
+def _gather(plane: np.ndarray, r0: np.ndarray, c0: np.ndarray, buf: np.ndarray) -> None:
+    """The 64x64 windows at (r0, c0) of a plane (any dtype, e.g. a big-endian memory map) into the float32
+    ``buf``: one strided gather, the windows' rows read in order of r0."""
+    view = np.lib.stride_tricks.sliding_window_view(np.asarray(plane), (SIZE, SIZE))
+    np.copyto(buf, view[r0, c0], casting="unsafe")
+
+
+def _interior_cutouts(planes, limits, psf, r0, c0, out: np.ndarray, *, scale: float) -> np.ndarray:
+    """Cutouts of windows wholly inside the image into ``out`` (n, 9, 64, 64) of the store's dtype, channel
+    by channel, through one float32 buffer (the same float32 arithmetic as the full profile's tensor pass,
+    job_cutouts and the store's conversion); returns the validity planes (n, 3, 64, 8)."""
+    n = len(r0)
+    buf = np.empty((n, SIZE, SIZE), dtype=np.float32)
+    bad = np.empty((n, SIZE, SIZE), dtype=bool)
     bits = np.zeros((n, SIZE, SIZE), dtype=np.uint16)
     for k, ch in enumerate(schema.CHANNELS):
-        plane, buf = planes.get(ch), cut[:, k]
+        plane = planes.get(ch)
         if ch in formats.STAMP_CHANNELS:
             buf[:] = 0.0 if psf is None else psf_plane(np.asarray(psf), SIZE)
-            continue
-        if plane is None:
+        elif plane is None:
             buf[:] = 0.0
             bits |= np.uint16(channel_bit(ch))
-            continue
-        np.copyto(buf, plane[rows, cols], casting="unsafe")
-        bad = ~np.isfinite(buf)
-        bits[bad] |= np.uint16(channel_bit(ch))
-        normalize_block(buf, vmin=limits[ch][0], vmax=limits[ch][1])
-        buf[bad] = 0.0  # job_cutouts: a NaN pixel of a channel is 0 in that channel
+        else:
+            _gather(plane, r0, c0, buf)
+            np.logical_not(np.isfinite(buf), out=bad)
+            np.bitwise_or(bits, np.uint16(channel_bit(ch)), out=bits, where=bad)
+            normalize_block(buf, vmin=limits[ch][0], vmax=limits[ch][1])
+            buf[bad] = 0.0  # job_cutouts: a NaN pixel of a channel is 0 in that channel
+        out[:, k] = store_values(buf, out.dtype, scale)
     valid = np.empty((n, len(VALID_SETS), SIZE, SIZE // 8), dtype=np.uint8)
     for k, alg in enumerate(VALID_SETS):
         channels = schema.CHANNELS if alg == "both" else schema.CUTOUT_CHANNELS[alg]
         valid[:, k] = np.packbits((bits & np.uint16(_bad_bits(channels))) == 0, axis=-1)
-    return cut, valid
+    return valid
 
 
-def candidate_cutouts(planes, limits, psf, shape, xs, ys, cuts, valid, *, np_dtype, scale) -> None:
-    """Fill ``cuts`` (N, 9, 64, 64) in the store's dtype and ``valid`` (N, 3, 64, 8), as the cutout store."""
+def candidate_cutouts(planes, limits, psf, shape, xs, ys, cuts, valid, *, scale: float) -> None:
+    """Fill ``cuts`` (N, 9, 64, 64) of the store's dtype and ``valid`` (N, 3, 64, 8) as the cutout store
+    does; ``cuts`` and ``valid`` may be row ranges of memory-mapped store files. Interior windows are
+    gathered in chunks in order of their first row (each plane is read front to back)."""
     bounds = np.array([cutout_bounds(x, y, size=SIZE) for x, y in zip(xs, ys, strict=True)]).reshape(-1, 4)
     inside = (
         (bounds[:, 0] >= 0) & (bounds[:, 2] >= 0) & (bounds[:, 1] <= shape[0]) & (bounds[:, 3] <= shape[1])
     )
     where = np.flatnonzero(inside)
+    where = where[np.argsort(bounds[where, 0], kind="stable")]
+    out = np.empty((min(CHUNK, len(where)), len(schema.CHANNELS), SIZE, SIZE), dtype=cuts.dtype)
     for s in range(0, len(where), CHUNK):
         idx = where[s : s + CHUNK]
-        cut, ok = _interior_cutouts(planes, limits, psf, bounds[idx, 0], bounds[idx, 2])
-        cuts[idx] = _to_store(cut, np_dtype, scale)
-        valid[idx] = ok
+        chunk = out[: len(idx)]
+        ok = _interior_cutouts(planes, limits, psf, bounds[idx, 0], bounds[idx, 2], chunk, scale=scale)
+        cuts[idx], valid[idx] = chunk, ok
     for i in np.flatnonzero(~inside):
         cut, ok = _edge_cutouts(planes, limits, psf, shape, xs[i], ys[i])
-        cuts[i] = _to_store(cut, np_dtype, scale)
+        cuts[i] = store_values(cut, cuts.dtype, scale)
         valid[i] = ok
 
 
@@ -189,12 +221,24 @@ def _write_part(paths: dict[str, Path], ids, planes, limits, psf, shape, xs, ys,
         valid = np.lib.format.open_memmap(
             tmp_v, mode="w+", dtype=np.uint8, shape=(n, len(VALID_SETS), SIZE, SIZE // 8)
         )
-        candidate_cutouts(planes, limits, psf, shape, xs, ys, cuts, valid, np_dtype=np_dtype, scale=scale)
+        candidate_cutouts(planes, limits, psf, shape, xs, ys, cuts, valid, scale=scale)
         cuts.flush()
         valid.flush()
         del cuts, valid
     with atomic_path(paths["index"]) as tmp:
         pd.DataFrame({"candidate_id": ids}).to_parquet(tmp, index=False)
+
+
+def alternative_rows(cand: pd.DataFrame, xcol: str, ycol: str) -> np.ndarray:
+    """Rows of ``cand`` whose alternative centre is finite and rounds to another pixel than (x, y)."""
+    xs, ys = cand["x"].to_numpy(float), cand["y"].to_numpy(float)
+    ax, ay = cand[xcol].to_numpy(float), cand[ycol].to_numpy(float)
+    other = (
+        np.isfinite(ax)
+        & np.isfinite(ay)
+        & ((np.floor(ax + 0.5) != np.floor(xs + 0.5)) | (np.floor(ay + 0.5) != np.floor(ys + 0.5)))
+    )
+    return np.flatnonzero(other)
 
 
 def frame_facts(job: io.RapidJob, limits: dict[str, tuple[float, float]]) -> dict:
@@ -214,21 +258,28 @@ def frame_facts(job: io.RapidJob, limits: dict[str, tuple[float, float]]) -> dic
     }
 
 
+def frame_limits(out_dir: Path, jid: str) -> dict[str, tuple[float, float]]:
+    """The limits a job's first pass recorded in frames/<jid>.json (the channels it could open)."""
+    facts = json.loads(Layout(out_dir).frame(jid).read_text())
+    return {ch: (float(v[0]), float(v[1])) for ch, v in facts["limits"].items() if v is not None}
+
+
+def write_job_frame(job: io.RapidJob, out_dir: Path, limits: dict[str, tuple[float, float]]) -> None:
+    """frames/<jid>.json: what turns the job's cutouts back into physical values (limits, WCS)."""
+    write_text(Layout(out_dir).frame(job.jid), json.dumps(frame_facts(job, limits), indent=1))
+
+
 def write_job_cutouts(job: io.RapidJob, cand: pd.DataFrame, out_dir: Path, psf, *, dtype: str) -> int:
-    """Write one job's cutout parts (main centres and alternative centres) and frames/<jid>.json."""
+    """Write one job's cutout parts (main centres and alternative centres) under ``.parts/``: the path of
+    a remote job, whose staged planes are gone when the store is written (see store_assembly.py)."""
     planes = open_planes(job)
-    limits = channel_limits(planes)
+    limits = frame_limits(out_dir, job.jid)
     xs, ys = cand["x"].to_numpy(float), cand["y"].to_numpy(float)
     ids = cand["candidate_id"].astype(str).to_numpy()
     _write_part(part_paths(out_dir, job.jid), ids, planes, limits, psf, job.shape, xs, ys, dtype)
     for prefix, xcol, ycol in ALT_CENTRES:
-        ax, ay = cand[xcol].to_numpy(float), cand[ycol].to_numpy(float)
-        other = (
-            np.isfinite(ax)
-            & np.isfinite(ay)
-            & ((np.floor(ax + 0.5) != np.floor(xs + 0.5)) | (np.floor(ay + 0.5) != np.floor(ys + 0.5)))
-        )
+        rows = alternative_rows(cand, xcol, ycol)
+        ax, ay = cand[xcol].to_numpy(float)[rows], cand[ycol].to_numpy(float)[rows]
         paths = part_paths(out_dir, job.jid, prefix)
-        _write_part(paths, ids[other], planes, limits, psf, job.shape, ax[other], ay[other], dtype)
-    write_text(Layout(out_dir).frame(job.jid), json.dumps(frame_facts(job, limits), indent=1))
+        _write_part(paths, ids[rows], planes, limits, psf, job.shape, ax, ay, dtype)
     return len(cand)

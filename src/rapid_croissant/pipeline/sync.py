@@ -90,6 +90,7 @@ def job_files(out: Path, jid: str) -> list[Path]:
     files += [lay.part_candidates(jid), lay.part_truth(jid), lay.part_job(jid)]
     files += [lay.parts_dir / f"{jid}.inputs.json", lay.part_physical(jid)]
     files += [p for prefix in L.CUTOUT_PREFIXES for p in lay.part_cutouts(jid, prefix).values()]
+    files += [lay.parts_dir / f"{jid}.store.json"]  # store_assembly.store_marker
     return files
 
 

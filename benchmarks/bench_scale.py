@@ -34,6 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_build  # noqa: E402
 import bench_prepare  # noqa: E402
+import store_dtype  # noqa: E402
 
 _JOB_LINE = re.compile(r"(jid\d+) (?:ok|partial): .*\((\d+(?:\.\d+)?) s\)")
 BIN = Path(sys.executable).parent
@@ -60,27 +61,67 @@ def simulated(cache: Path) -> Path:
 
 
 def tree_bytes(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+def _io() -> dict[str, int]:
+    """This process's I/O counters: they include those of its reaped children (the build and its workers)."""
+    rows = (line.split(": ") for line in Path("/proc/self/io").read_text().splitlines() if line)
+    return {k: int(v) for k, v in rows}
+
+
+def _cpu_children() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+_PHASE = re.compile(r"(\d+) job\(s\) built in (\d+(?:\.\d+)?) s")
+_STORE = re.compile(r"cutouts of (\d+) job\(s\) written in (\d+(?:\.\d+)?) s")
 
 
 def build(inp: str, out: Path, *, profile: str, workers: int, extra=()) -> dict:
-    """One build through the CLI (fresh output): wall seconds, per-job seconds, bytes written."""
+    """One build through the CLI (fresh output, dirty pages of earlier builds written out first): wall
+    seconds with the page cache, then the seconds of a final ``sync`` (wall + sync = durable), bytes the
+    build wrote (``write_bytes`` of the build and its workers, /proc/<pid>/io), CPU seconds of the build
+    and of everything else on the machine while it ran."""
     shutil.rmtree(out, ignore_errors=True)
     os.sync()
     executor = ["--executor", "serial"] if workers == 1 else ["--executor", "process"]
     cmd = [str(BIN / "rapid-croissant"), "build", "-i", inp, "-o", str(out), "--profile", profile]
     cmd += ["--workers", str(workers), *executor, *extra]
+    io0, cpu0, busy0 = _io(), _cpu_children(), bench_build._busy_cpu_seconds()
     t0 = time.perf_counter()
     run = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    cpu, busy = _cpu_children() - cpu0, bench_build._busy_cpu_seconds() - busy0
+    os.sync()
+    durable = time.perf_counter() - t0
+    io1 = _io()
     if run.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {run.stderr[-2000:]}")
     jobs = {m[1]: float(m[2]) for m in _JOB_LINE.finditer(run.stderr)}
+    phases = [float(m[2]) for m in _PHASE.finditer(run.stderr)]
+    phases += [float(m[2]) for m in _STORE.finditer(run.stderr)]
     n_cand = int(re.search(r": (\d+) candidates from", run.stdout)[1])
-    res = {"wall": wall, "job_seconds": jobs, "bytes": tree_bytes(out), "candidates": n_cand}
-    res["bytes_parts"] = tree_bytes(out / ".parts")
-    res["cmd"] = " ".join(cmd)
-    return res
+    return {
+        "wall": wall,
+        "durable": durable,
+        "sync": durable - wall,
+        "parallel": sum(phases),  # the sections that run on the workers (jobs, then store rows)
+        "job_seconds": jobs,
+        "write_bytes": io1["write_bytes"] - io0["write_bytes"],
+        "cancelled_write_bytes": io1["cancelled_write_bytes"] - io0["cancelled_write_bytes"],
+        "bytes": tree_bytes(out),
+        "bytes_store": tree_bytes(out / "cutouts") + tree_bytes(out / "images") + tree_bytes(out / "masks"),
+        "bytes_parts": tree_bytes(out / ".parts"),
+        "candidates": n_cand,
+        "cpu": cpu,
+        "others_cpu": busy - cpu,  # CPU seconds of every other process of the machine meanwhile
+        "load": os.getloadavg()[0],
+        "cmd": " ".join(cmd),
+    }
 
 
 def _free_port() -> int:
@@ -165,41 +206,62 @@ def _save(path: Path, res: dict) -> None:
     path.write_text(json.dumps(res, indent=1, default=str))
 
 
-def measure(cache: Path, n_jobs: int, repeats: int, s3_repeats: int) -> dict:
+#: (name, profile, workers, extra options): one job and all jobs, so that per-job figures are the
+#: difference (the start-up, ~2 s of imports, and the tables of one build are not a job's cost).
+LOCAL_BUILDS = (
+    ("full_1job", "full", 1, ("--jobs", "jid1001")),
+    ("full", "full", 1, ()),
+    ("cutouts_1job", "cutouts", 1, ("--jobs", "jid1001")),
+    ("cutouts", "cutouts", 1, ()),
+    ("cutouts_w2", "cutouts", 2, ()),
+    ("full_w2", "full", 2, ()),
+    ("floor_1job", "full", 1, ("--no-full-images", "--jobs", "jid1001")),
+    ("floor", "full", 1, ("--no-full-images",)),
+    ("cutouts_f32", "cutouts", 1, ("--cutout-dtype", "float32")),
+)
+
+
+def _round(jobs_dir: Path, work: Path, rounds: dict, r: int, cache: Path) -> None:
+    for name, profile, workers, extra in LOCAL_BUILDS:
+        run = build(str(jobs_dir), work / name, profile=profile, workers=workers, extra=extra)
+        rounds.setdefault(name, []).append(run)
+        _log(
+            f"round {r} {name}: {run['wall']:.1f} s (+{run['sync']:.1f} s sync), wrote "
+            f"{run['write_bytes'] / 1e9:.3f} GB, others' CPU {run['others_cpu'] / run['durable']:.2f} cores"
+        )
+        _save(cache / "scale_partial.json", rounds)
+
+
+def _s3_rounds(jobs_dir: Path, work: Path, rounds: dict, s3_repeats: int, cache: Path) -> None:
+    with moto(jobs_dir) as (url, opts):
+        for r in range(s3_repeats):
+            for name, profile in (("s3_full", "full"), ("s3_cutouts", "cutouts")):
+                run = build(url, work / name, profile=profile, workers=1, extra=("--storage-options", opts))
+                rounds.setdefault(name, []).append(run)
+                _log(f"round {r} {name}: {run['wall']:.1f} s")
+            for name, profile in (("local_full", "full"), ("local_cutouts", "cutouts")):
+                run = build(str(jobs_dir), work / name, profile=profile, workers=1)
+                rounds.setdefault(name, []).append(run)
+                _log(f"round {r} {name}: {run['wall']:.1f} s")
+            _save(cache / "scale_partial.json", rounds)
+
+
+def measure(cache: Path, n_jobs: int, repeats: int, s3_repeats: int, quiet: float) -> dict:
     source = simulated(cache)
     jobs_dir = bench_prepare.replicated(cache, source, n_jobs=n_jobs)
     work = cache / "scale_work"
     res: dict = {"n_jobs": n_jobs, "input_bytes_per_job": bench_prepare.input_bytes(jobs_dir / "jid1001")}
-    bench_build.warm_inputs(sorted(jobs_dir.glob("jid*")))
     rounds: dict[str, list] = {}
     for r in range(repeats):
-        for name, profile, workers in (
-            ("full_1", "full", 1),
-            ("cutouts_1", "cutouts", 1),
-            ("cutouts_2", "cutouts", 2),
-        ):
-            rounds.setdefault(name, []).append(
-                build(str(jobs_dir), work / name, profile=profile, workers=workers)
-            )
-            _log(
-                f"round {r} {name}: {rounds[name][-1]['wall']:.1f} s, "
-                f"{rounds[name][-1]['bytes'] / 1e9:.3f} GB"
-            )
-    _save(cache / "scale_partial.json", rounds)
-    with moto(jobs_dir) as (url, opts):
-        for r in range(s3_repeats):
-            for name, profile in (("s3_full_1", "full"), ("s3_cutouts_1", "cutouts")):
-                run = build(url, work / name, profile=profile, workers=1, extra=("--storage-options", opts))
-                rounds.setdefault(name, []).append(run)
-                _log(f"round {r} {name}: {run['wall']:.1f} s")
-            for name, profile in (("local_full_1", "full"), ("local_cutouts_1", "cutouts")):
-                rounds.setdefault(name, []).append(
-                    build(str(jobs_dir), work / name, profile=profile, workers=1)
-                )
-                _log(f"round {r} {name}: {rounds[name][-1]['wall']:.1f} s")
-            _save(cache / "scale_partial.json", rounds)
+        if quiet:
+            res.setdefault("quiet", []).append(bench_build.wait_for_quiet(quiet))
+        bench_build.warm_inputs(sorted(jobs_dir.glob("jid*")))
+        _round(jobs_dir, work, rounds, r, cache)
+    if s3_repeats:
+        _s3_rounds(jobs_dir, work, rounds, s3_repeats, cache)
     res["builds"] = {k: _best(v) | {"all_walls": [x["wall"] for x in v]} for k, v in rounds.items()}
     res["zscale"] = zscale_sample_vs_plane(source / "jid1001")
+    res["quantisation"] = store_dtype.quantisation(source / "jid1001")
     shutil.rmtree(work, ignore_errors=True)
     return res
 
@@ -210,6 +272,8 @@ def main(argv=None) -> int:
     p.add_argument("--n-jobs", type=int, default=4)
     p.add_argument("--repeats", type=int, default=2, help="rounds of the local builds")
     p.add_argument("--s3-repeats", type=int, default=1, help="rounds of S3 and local builds side by side")
+    p.add_argument("--quiet", type=float, default=0, help="wait up to this many s for a quiet machine")
+    p.add_argument("--auc", action="store_true", help="also train the CNN on float32 and uint8 stores")
     p.add_argument("--out", default="BENCHMARKS.md")
     p.add_argument("--render-only", action="store_true", help="rewrite the section from the saved results")
     args = p.parse_args(argv)
@@ -219,7 +283,9 @@ def main(argv=None) -> int:
         res = json.loads(saved.read_text())
     else:
         t0 = time.perf_counter()
-        res = measure(cache, args.n_jobs, args.repeats, args.s3_repeats)
+        res = measure(cache, args.n_jobs, args.repeats, args.s3_repeats, args.quiet)
+        old = json.loads(saved.read_text()) if saved.is_file() else {}
+        res["auc"] = store_dtype.auc_check(cache) if args.auc else old.get("auc")
         res["seconds"] = time.perf_counter() - t0
         res["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         res["command"] = " ".join([Path(sys.executable).name, *sys.argv])

@@ -16,6 +16,11 @@ from rapid_croissant.errors import ConfigError
 EXECUTORS = ("serial", "process", "dask")
 #: Build profiles: ``full`` (the seed's full-frame tensors) or ``cutouts`` (tables + cutout store only).
 PROFILES = ("full", "cutouts")
+#: The cutout store's dtype unless one is given: float32 beside the full profile's tensors (the seed's
+#: values); uint8 ([0, 1] x 255, rounded) for the cutout-first profile, whose store is its product: 4x
+#: smaller, and its rounding (1/255/sqrt(12) of the ZScale range, RMS) far below the pixel noise
+#: (BENCHMARKS.md, section Scale).
+PROFILE_CUTOUT_DTYPE = {"full": "float32", "cutouts": "uint8"}
 #: storage_options keys recorded in build_info.json by name only (their values may be secrets).
 _SECRET_HINTS = ("key", "secret", "token", "password", "credential", "session")
 
@@ -86,7 +91,7 @@ class BuildConfig:
     scheduler: str | None = None
     split_seed: int = 0
     cutouts: bool = False
-    cutout_dtype: str = "float32"
+    cutout_dtype: str | None = None  # None: the profile's default (PROFILE_CUTOUT_DTYPE)
     low_snr_flag: float = 5.0
     profile: str = "full"
     storage_options: dict = field(default_factory=dict)
@@ -127,6 +132,8 @@ class BuildConfig:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
         if self.executor not in EXECUTORS:
             raise ConfigError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
+        if self.cutout_dtype is None:  # recorded as resolved (build_info.json, store.json, croissant.json)
+            object.__setattr__(self, "cutout_dtype", PROFILE_CUTOUT_DTYPE.get(self.profile, "float32"))
         if self.cutout_dtype not in ("float32", "float16", "uint8"):
             raise ConfigError(f"cutout_dtype must be float32, float16 or uint8, got {self.cutout_dtype!r}")
         if self.profile not in PROFILES:

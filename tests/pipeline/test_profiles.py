@@ -30,7 +30,10 @@ def full_build(sim_2025, tmp_path_factory):
 @pytest.fixture(scope="module")
 def cutout_build(sim_2025, tmp_path_factory):
     out = tmp_path_factory.mktemp("profile_cutouts") / "ds"
-    cfg = BuildConfig(input_dir=sim_2025, output_dir=out, workers=1, profile="cutouts")
+    # float32, the full profile's store dtype (the profile's default is uint8: test_store_assembly.py)
+    cfg = BuildConfig(
+        input_dir=sim_2025, output_dir=out, workers=1, profile="cutouts", cutout_dtype="float32"
+    )
     summary = build_dataset(cfg, progress=False)
     assert not summary.failed
     return out
@@ -149,17 +152,22 @@ def test_store_is_the_only_copy_and_resumes_from_itself(sim_2025, cutout_build, 
     build deals all jobs at once."""
     assert not list((cutout_build / ".parts").glob("*cutouts*"))
     out = tmp_path / "ds"
+    options = {
+        "input_dir": sim_2025,
+        "output_dir": out,
+        "workers": 1,
+        "profile": "cutouts",
+        "cutout_dtype": "float32",
+    }
     first = ("jid1001", "jid1002", "jid1003", "jid1008")
     build_dataset(
-        BuildConfig(input_dir=sim_2025, output_dir=out, workers=1, profile="cutouts", jobs=first),
+        BuildConfig(**options, jobs=first),
         progress=False,
     )
     first_splits = {
         j: r["split"] for j, r in json.loads((out / layout.SPLIT_RECORD).read_text())["jobs"].items()
     }
-    summary = build_dataset(
-        BuildConfig(input_dir=sim_2025, output_dir=out, workers=1, profile="cutouts"), progress=False
-    )
+    summary = build_dataset(BuildConfig(**options), progress=False)
     assert sorted(r.jid for r in summary.results if r.status == "skipped") == sorted(first)
     assert _store_by_candidate(out) == _store_by_candidate(cutout_build)
     for table in (layout.CANDIDATES_PARQUET, layout.JOBS_PARQUET):

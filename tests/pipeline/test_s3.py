@@ -192,3 +192,16 @@ def test_http_build_equals_the_local_build(sim_2026, tmp_path):
         server.terminate()
         server.wait()
     assert digests(remote) == digests(local)
+
+
+def test_s3_cutout_profile_build_equals_the_local_build(s3, sim_2025, tmp_path):
+    """A staged job writes its cutouts to parts (its planes are gone when the store is written); the store
+    made from them is the local build's, and the parts are removed."""
+    endpoint, _ = s3
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    cfg = BuildConfig(input_dir=sim_2025, output_dir=local, executor="serial", profile="cutouts")
+    build_dataset(cfg, progress=False)
+    build_dataset(_cfg(f"s3://{BUCKET}/20250927/", remote, endpoint, profile="cutouts"), progress=False)
+    a, b = digests(local), digests(remote)
+    assert sum(k.startswith("cutouts/") for k in a) == 20 and a == b
+    assert not list((remote / ".parts").glob("*cutouts*"))

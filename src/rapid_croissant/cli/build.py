@@ -143,9 +143,9 @@ def build_options(f):
         click.option(
             "--cutout-dtype",
             type=click.Choice(["float32", "float16", "uint8"]),
-            default="float32",
-            show_default=True,
-            help="Cutout store dtype (uint8: [0,1] values x 255, 4x smaller).",
+            default=None,
+            help="Cutout store dtype (uint8: [0,1] values x 255, 4x smaller) [default: float32; uint8 with "
+            "--profile cutouts].",
         ),
         click.option(
             "--profile",

@@ -95,7 +95,7 @@ def _label_algorithm(cat, tru: pd.DataFrame, alg: str, cfg: BuildConfig, has_tru
 def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResult:
     """Build one job's outputs; raises JobError for a job that cannot be built at all."""
     if cfg.profile == "cutouts":  # its rows of the cutout store are rewritten once the tables are known
-        from rapid_croissant.pipeline.store_assembly import forget_job_rows
+        from rapid_croissant.pipeline.store_plan import forget_job_rows
 
         forget_job_rows(cfg.output_dir, job_dir.name)
     gate = gate_job(job_dir)

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import os
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
 from dataclasses import dataclass, field
@@ -22,7 +23,6 @@ from rapid_croissant.dataset import layout as names
 from rapid_croissant.dataset import ownership
 from rapid_croissant.dataset.layout import SPLITS, Layout
 from rapid_croissant.errors import ConfigError, Interrupted, RapidCroissantError
-from rapid_croissant.io.paths import following_symlinks
 from rapid_croissant.pipeline import parts, publish, resources, sync
 from rapid_croissant.pipeline.job_task import JobResult, process_job
 from rapid_croissant.pipeline.physical import gather_physical
@@ -129,7 +129,7 @@ def _run(
             size = {j.name: j.nbytes for j in todo}
             bar_options = {"total": sum(size.values()), "desc": "jobs read", "unit": "B", "unit_scale": True}
     bar = tqdm(**bar_options, disable=not progress)
-    results, futures = [], []
+    results, futures, t0 = [], [], time.perf_counter()
     try:
         if executor is None:
             gen = (task(j, cfg, prints[j.name]) for j in todo)
@@ -150,6 +150,7 @@ def _run(
         ) from exc
     finally:
         bar.close()
+    log.info("%d job(s) built in %.2f s", len(results), time.perf_counter() - t0)
     return results
 
 
@@ -194,7 +195,7 @@ def build_dataset(
         ownership.refuse_foreign(out, planned)  # never overwrite a file of the user
         ownership.record_inventory(out, planned, planned=True)  # owned before written: a kill keeps them ours
         (out / names.PARTS_DIR).mkdir(exist_ok=True)
-        prints = {j.name: job_fingerprint(j, cfg, out) for j in jobs}
+        prints = _fingerprints(jobs, cfg, out)
         todo = [j for j in jobs if cfg.overwrite or not _is_done(out, j, prints[j.name])]
         skipped = [JobResult(j.name, "skipped") for j in jobs if j not in todo]
         if skipped:
@@ -224,7 +225,7 @@ def build_dataset(
 def _store_paths(out: Path, cfg: BuildConfig) -> list[Path]:
     if cfg.profile != "cutouts":
         return []
-    from rapid_croissant.pipeline.store_assembly import planned_files
+    from rapid_croissant.pipeline.store_plan import planned_files
 
     return planned_files(out)
 
@@ -234,10 +235,11 @@ def _write_store(
 ) -> None:
     """The cutout store: written in place by the jobs (cutouts profile), or cut from the tensors."""
     if cfg.profile == "cutouts":  # the store is this profile's product: brought up to date on every build
-        from rapid_croissant.pipeline.store_assembly import assemble_cutout_store
+        from rapid_croissant.pipeline.store_assembly import assemble_cutout_store, run_fill_jobs
 
+        log.info("cutout store dtype %s (the cutouts profile default: uint8)", cfg.cutout_dtype)
         job_dirs = None if cfg.remote else {j.name: j for j in all_jobs}
-        run = functools.partial(_run_store, cfg=cfg, executor=executor, progress=progress)
+        run = functools.partial(run_fill_jobs, cfg=cfg, executor=executor, progress=progress)
         assemble_cutout_store(out, dtype=cfg.cutout_dtype, job_dirs=job_dirs, run=run)
     elif cfg.cutouts or sync.cutout_store_stale(out):  # a store made from older tables is rebuilt
         from rapid_croissant.pipeline.cutout_store import write_cutout_store
@@ -247,48 +249,15 @@ def _write_store(
         write_cutout_parquet(out)
 
 
-def _run_store(specs: list, *, cfg: BuildConfig, executor: Executor | None, progress: bool) -> list[str]:
-    """Run store_assembly.fill_job for every job (on the build's executor); returns their sources."""
-    from tqdm.auto import tqdm
+def _fingerprints(jobs: list, cfg: BuildConfig, out: Path) -> dict[str, str]:
+    """Every job's input fingerprint, read by a few threads (reading the files is most of it)."""
+    if len(jobs) < 2 or cfg.n_workers < 2:
+        return {j.name: job_fingerprint(j, cfg, out) for j in jobs}
+    from concurrent.futures import ThreadPoolExecutor
 
-    from rapid_croissant.pipeline.store_assembly import fill_job
-
-    flush = (
-        cfg.executor == "dask"
-    )  # a worker on another machine: its writes reach the files before its marker
-    args = (cfg.output_dir, cfg.cutout_dtype)
-    bar = tqdm(total=len(specs), desc="writing cutouts", unit="job", disable=not progress)
-    futures, sources = [], []
-    try:
-        with following_symlinks(cfg.follow_symlinks):
-            if executor is None:
-                gen = (fill_job(spec, *args, flush=flush) for spec in specs)
-            else:
-                futures = [
-                    executor.submit(_fill_job_task, spec, *args, flush, cfg.follow_symlinks) for spec in specs
-                ]
-                gen = (f.result() for f in as_completed(futures))
-            for source in gen:
-                sources.append(source)
-                bar.update(1)
-    except (KeyboardInterrupt, BrokenExecutor) as exc:
-        for f in futures:
-            f.cancel()
-        raise Interrupted(
-            f"cutout store of {cfg.output_dir} interrupted ({type(exc).__name__}) after {len(sources)} of "
-            f"{len(specs)} job(s): the tables are published, written rows are kept; run the same command "
-            "again to finish the store"
-        ) from exc
-    finally:
-        bar.close()
-    return sources
-
-
-def _fill_job_task(spec, out_dir, dtype, *, flush: bool, follow: bool) -> str:
-    from rapid_croissant.pipeline.store_assembly import fill_job
-
-    with following_symlinks(follow):
-        return fill_job(spec, out_dir, dtype, flush=flush)
+    with ThreadPoolExecutor(max_workers=min(cfg.n_workers, 4)) as pool:
+        prints = list(pool.map(lambda j: job_fingerprint(j, cfg, out), jobs))
+    return dict(zip([j.name for j in jobs], prints, strict=True))
 
 
 def job_fingerprint(job, cfg: BuildConfig, out: Path | None = None) -> str:

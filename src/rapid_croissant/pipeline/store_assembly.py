@@ -20,211 +20,46 @@ store written once. The format is the one ``cutout_store.py`` describes.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
-from dataclasses import dataclass
+import time
+from concurrent.futures import Executor, as_completed
+from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from rapid_croissant.config import BuildConfig
 from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.cutouts import VALID_SETS
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.dataset.provenance import derived_digest
-from rapid_croissant.errors import RapidCroissantError
+from rapid_croissant.errors import Interrupted, JobError
+from rapid_croissant.io.paths import following_symlinks
 from rapid_croissant.pipeline.cutout_store import DTYPES
-from rapid_croissant.pipeline.profiles import ALT_CENTRES, SIZE, alternative_rows, part_paths
+from rapid_croissant.pipeline.profiles import SIZE, part_paths
+from rapid_croissant.pipeline.store_plan import (
+    CENTRES,
+    FINGERPRINTS,
+    FilePlan,
+    JobSpec,
+    Slice,
+    StoreError,
+    building,
+    file_plans,
+    plan_jobs,
+    read_json,
+    store_marker,
+    unchanged,
+)
 from rapid_croissant.writers.atomic import atomic_path, write_text
 
+__all__ = ["assemble_cutout_store", "fill_job", "run_fill_jobs"]
+
 log = logging.getLogger(__name__)
-
-#: The store's file sets: (prefix, x column, y column).
-CENTRES = (("", "x", "y"), *ALT_CENTRES)
-FINGERPRINTS = "store-fingerprints.json"
-
-
-@dataclass(frozen=True)
-class Slice:
-    """One job's rows ``start .. start + len(ids)`` of one file set and split, with their centres; ``old``
-    names the rows of the same candidates in the store being replaced (split, rows) when that is the
-    source."""
-
-    prefix: str
-    split: str
-    start: int
-    ids: tuple[str, ...]
-    xy: np.ndarray
-    old: tuple[str, np.ndarray] | None = None
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """What one ``fill_job`` task writes: the job, its source (planes | part | old) and its slices."""
-
-    jid: str
-    source: str
-    job_dir: str
-    slices: tuple[Slice, ...]
-    digest: str
-
-
-def building(out_dir: Path, prefix: str, split: str) -> dict[str, Path]:
-    """The files of one file set and split while the store is written (``.parts/store.*``)."""
-    lay = Layout(out_dir)
-    return {
-        "cutouts": lay.parts_dir / f"store.{lay.cutouts(split, prefix).name}",
-        "valid": lay.parts_dir / f"store.{lay.cutout_valid(split, prefix).name}",
-        "plan": lay.parts_dir / f"store.{prefix}{split}.plan",
-    }
-
-
-def store_marker(out_dir: Path, jid: str) -> Path:
-    return Layout(out_dir).parts_dir / f"{jid}.store.json"
-
-
-def forget_job_rows(out_dir: Path, jid: str) -> None:
-    """A job being (re)built: its done marker and parts of an earlier build no longer hold its rows."""
-    store_marker(out_dir, jid).unlink(missing_ok=True)
-    for prefix, _, _ in CENTRES:
-        for path in part_paths(out_dir, jid, prefix).values():
-            path.unlink(missing_ok=True)
-
-
-def planned_files(out_dir: Path) -> list[Path]:
-    """Every file the store assembly writes outside ``cutouts/`` (owned before it is written)."""
-    files = [Layout(out_dir).parts_dir / FINGERPRINTS]
-    return files + [
-        p for pre, _, _ in CENTRES for s in schema.SPLITS for p in building(out_dir, pre, s).values()
-    ]
-
-
-def _digest(*parts) -> str:
-    import xxhash
-
-    h = xxhash.xxh3_128()
-    for p in parts:
-        h.update(p if isinstance(p, bytes) else str(p).encode())
-        h.update(b"\0")
-    return h.hexdigest()
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        value = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-class _OldStore:
-    """Where the candidates of the store being replaced are (one file set, every split)."""
-
-    def __init__(self, out_dir: Path, prefix: str, dtype: str):
-        self.where: dict[str, tuple[str, int]] = {}
-        lay = Layout(out_dir)
-        if _read_json(lay.cutout_meta_of(prefix)).get("dtype") != dtype:
-            return
-        for split in schema.SPLITS:
-            index = lay.cutout_index(split, prefix)
-            if index.is_file():
-                ids = pd.read_parquet(index, columns=["candidate_id"])["candidate_id"].astype(str)
-                self.where.update({c: (split, r) for r, c in enumerate(ids)})
-
-    def locate(self, ids) -> tuple[str, np.ndarray] | None:
-        """(split, rows) of ``ids`` in the old store, or None unless all are there in one split."""
-        hits = [self.where.get(c) for c in ids]
-        if not hits or None in hits or len({s for s, _ in hits}) != 1:
-            return None
-        return hits[0][0], np.array([r for _, r in hits], dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class FilePlan:
-    """The rows of one file set and split: the candidates' table rows (candidate_id, jid) and centres."""
-
-    prefix: str
-    split: str
-    table: pd.DataFrame
-    xy: np.ndarray
-    digest: str
-
-    @property
-    def n(self) -> int:
-        return len(self.table)
-
-
-def _file_plans(out_dir: Path, dtype: str) -> list[FilePlan]:
-    lay, plans = Layout(out_dir), []
-    columns = ["candidate_id", "jid", "x", "y", *(c for _, x, y in ALT_CENTRES for c in (x, y))]
-    for split in schema.SPLITS:
-        cand = pd.read_parquet(lay.candidates_split(split), columns=columns)
-        for prefix, xcol, ycol in CENTRES:
-            rows = alternative_rows(cand, xcol, ycol) if prefix else np.arange(len(cand))
-            table = cand[["candidate_id", "jid"]].iloc[rows].reset_index(drop=True)
-            xy = np.ascontiguousarray(cand[[xcol, ycol]].to_numpy(float)[rows])
-            ids, jids = table["candidate_id"].astype(str), table["jid"].astype(str)
-            digest = _digest(dtype, prefix, split, len(table), *ids, *jids, xy.tobytes())
-            plans.append(FilePlan(prefix, split, table, xy, digest))
-    return plans
-
-
-def _slices(plans: list[FilePlan]) -> dict[str, list[tuple[FilePlan, Slice]]]:
-    """Per job, its rows in each file set (a job's candidates are consecutive rows of its split)."""
-    out: dict[str, list[tuple[FilePlan, Slice]]] = {}
-    for fp in plans:
-        jids = fp.table["jid"].astype(str).to_numpy()
-        ids = fp.table["candidate_id"].astype(str).to_numpy()
-        for jid in pd.unique(jids):
-            rows = np.flatnonzero(jids == jid)
-            if rows[-1] - rows[0] + 1 != len(rows):
-                raise RapidCroissantError(f"{jid}: its candidates are not consecutive in {fp.split}")
-            s = Slice(fp.prefix, fp.split, int(rows[0]), tuple(ids[rows]), fp.xy[rows])
-            out.setdefault(str(jid), []).append((fp, s))
-    return out
-
-
-def _job_spec(out_dir: Path, jid: str, slices, olds, recorded: dict, job_dirs: dict | None) -> JobSpec:
-    """Where one job's cutouts come from: its part, the old store (inputs unchanged) or its planes."""
-    lay = Layout(out_dir)
-    fingerprint = _read_json(lay.part_job(jid)).get("fingerprint")
-    digest = _digest(jid, *(fp.digest for fp, _ in slices))
-    plain = tuple(s for _, s in slices)
-    if all(part_paths(out_dir, jid, s.prefix)["cutouts"].is_file() for s in plain):
-        return JobSpec(jid, "part", "", plain, digest)
-    if fingerprint and recorded.get(jid) == fingerprint:
-        found = [olds[s.prefix].locate(s.ids) for s in plain]
-        if all(f is not None for f in found):
-            pairs = zip(plain, found, strict=True)
-            old = tuple(Slice(s.prefix, s.split, s.start, s.ids, s.xy, f) for s, f in pairs)
-            return JobSpec(jid, "old", "", old, digest)
-    if job_dirs is not None and jid in job_dirs:
-        return JobSpec(jid, "planes", str(job_dirs[jid]), plain, digest)
-    raise RapidCroissantError(
-        f"{jid}: its cutouts are neither in .parts/ nor in the cutout store: rebuild with --overwrite"
-    )
-
-
-def plan_jobs(out_dir: Path, plans: list[FilePlan], dtype: str, job_dirs: dict | None) -> list[JobSpec]:
-    recorded = _read_json(Layout(out_dir).parts_dir / FINGERPRINTS)
-    olds = {prefix: _OldStore(out_dir, prefix, dtype) for prefix, _, _ in CENTRES}
-    per_job = _slices(plans)
-    return [_job_spec(out_dir, jid, s, olds, recorded, job_dirs) for jid, s in per_job.items()]
-
-
-def _unchanged(out_dir: Path, plans: list[FilePlan], specs: list[JobSpec]) -> bool:
-    """True when the store in place already holds every row where the plan puts it (a no-op re-run)."""
-    if any(spec.source != "old" for spec in specs):
-        return False
-    for s in (s for spec in specs for s in spec.slices):
-        split, rows = s.old
-        if split != s.split or not np.array_equal(rows, np.arange(s.start, s.start + len(s.ids))):
-            return False
-    lay = Layout(out_dir)
-    return all(
-        _read_json(lay.cutout_meta_of(fp.prefix)).get("counts", {}).get(fp.split) == fp.n for fp in plans
-    )
 
 
 def _prepare(out_dir: Path, fp: FilePlan, dtype: str) -> None:
@@ -266,7 +101,7 @@ def _from_part(spec: JobSpec, out_dir: Path, scale: float):
         paths = part_paths(out_dir, spec.jid, s.prefix)
         ids = pd.read_parquet(paths["index"])["candidate_id"].astype(str).tolist()
         if ids != list(s.ids):
-            raise RapidCroissantError(
+            raise StoreError(
                 f"{spec.jid}: cutout part out of step with its candidates: rebuild with --overwrite"
             )
         cuts[:] = np.load(paths["cutouts"], mmap_mode="r")
@@ -296,21 +131,67 @@ def fill_job(spec: JobSpec, out_dir: str | Path, dtype: str, *, flush: bool = Fa
     done marker says they are written. ``flush``: msync before the marker (another machine reads them)."""
     out_dir = Path(out_dir)
     marker = store_marker(out_dir, spec.jid)
-    if _read_json(marker).get("plan") == spec.digest:
+    if read_json(marker).get("plan") == spec.digest:
         return "kept"
-    fill = _SOURCES[spec.source](spec, out_dir, DTYPES[dtype][1])
-    for s in spec.slices:
-        paths = building(out_dir, s.prefix, s.split)
-        cuts = np.load(paths["cutouts"], mmap_mode="r+")
-        valid = np.load(paths["valid"], mmap_mode="r+")
-        stop = s.start + len(s.ids)
-        fill(s, cuts[s.start : stop], valid[s.start : stop])
-        if flush:
-            cuts.flush()
-            valid.flush()
-        del cuts, valid
-    write_text(marker, json.dumps({"plan": spec.digest}))
+    try:
+        fill = _SOURCES[spec.source](spec, out_dir, DTYPES[dtype][1])
+        for s in spec.slices:
+            paths = building(out_dir, s.prefix, s.split)
+            cuts = np.load(paths["cutouts"], mmap_mode="r+")
+            valid = np.load(paths["valid"], mmap_mode="r+")
+            stop = s.start + len(s.ids)
+            fill(s, cuts[s.start : stop], valid[s.start : stop])
+            if flush:
+                cuts.flush()
+                valid.flush()
+            del cuts, valid
+        write_text(marker, json.dumps({"plan": spec.digest}))
+    except (OSError, ValueError, JobError) as err:  # the job's input changed, or the disk is full
+        why = f"{err.filename}: {err.strerror or err}" if isinstance(err, OSError) else str(err)
+        raise StoreError(
+            f"{spec.jid}: its cutouts could not be written ({why}); the tables are published and the rows "
+            "written so far are kept: fix the cause and run the same command again"
+        ) from None
     return spec.source
+
+
+def run_fill_jobs(specs: list, *, cfg: BuildConfig, executor: Executor | None, progress: bool) -> list[str]:
+    """Run store_assembly.fill_job for every job (on the build's executor); returns their sources."""
+    from tqdm.auto import tqdm
+
+    # a dask worker may run on another machine: its rows reach the shared files before its done marker
+    flush = cfg.executor == "dask"
+    args = (cfg.output_dir, cfg.cutout_dtype)
+    bar = tqdm(total=len(specs), desc="writing cutouts", unit="job", disable=not progress)
+    futures, sources, t0 = [], [], time.perf_counter()
+    try:
+        with following_symlinks(cfg.follow_symlinks):
+            if executor is None:
+                gen = (fill_job(spec, *args, flush=flush) for spec in specs)
+            else:
+                task = functools.partial(_fill_job_task, flush=flush, follow=cfg.follow_symlinks)
+                futures = [executor.submit(task, spec, *args) for spec in specs]
+                gen = (f.result() for f in as_completed(futures))
+            for source in gen:
+                sources.append(source)
+                bar.update(1)
+    except (KeyboardInterrupt, BrokenExecutor) as exc:
+        for f in futures:
+            f.cancel()
+        raise Interrupted(
+            f"cutout store of {cfg.output_dir} interrupted ({type(exc).__name__}) after {len(sources)} of "
+            f"{len(specs)} job(s): the tables are published, written rows are kept; run the same command "
+            "again to finish the store"
+        ) from exc
+    finally:
+        bar.close()
+    log.info("cutouts of %d job(s) written in %.2f s", len(sources), time.perf_counter() - t0)
+    return sources
+
+
+def _fill_job_task(spec, out_dir, dtype, *, flush: bool, follow: bool) -> str:
+    with following_symlinks(follow):
+        return fill_job(spec, out_dir, dtype, flush=flush)
 
 
 def _finalize(out_dir: Path, plans: list[FilePlan], dtype: str) -> dict:
@@ -348,7 +229,7 @@ def _clean(out_dir: Path, plans: list[FilePlan]) -> None:
     lay = Layout(out_dir)
     jobs = pd.read_parquet(lay.jobs_parquet, columns=["jid"])["jid"].astype(str)
     held = {j for fp in plans for j in fp.table["jid"].astype(str)}
-    prints = {j: _read_json(lay.part_job(j)).get("fingerprint") for j in sorted(held)}
+    prints = {j: read_json(lay.part_job(j)).get("fingerprint") for j in sorted(held)}
     write_text(lay.parts_dir / FINGERPRINTS, json.dumps(prints, indent=1, sort_keys=True))
     for fp in plans:
         building(out_dir, fp.prefix, fp.split)["plan"].unlink(missing_ok=True)
@@ -364,14 +245,14 @@ def assemble_cutout_store(out_dir: str | Path, *, dtype: str, job_dirs: dict | N
     file set. ``job_dirs``: jid -> local job folder (None for a remote input); ``run(specs)`` runs
     ``fill_job`` for every spec (on the build's executor) and returns when all are done."""
     out_dir = Path(out_dir)
-    plans = _file_plans(out_dir, dtype)
+    plans = file_plans(out_dir, dtype)
     specs = plan_jobs(out_dir, plans, dtype, job_dirs)
     lay = Layout(out_dir)
-    if _unchanged(out_dir, plans, specs):
+    if unchanged(out_dir, plans, specs):
         made_from = derived_digest(out_dir)
         metas = {}
         for prefix, x, y in CENTRES:
-            meta = _read_json(lay.cutout_meta_of(prefix))
+            meta = read_json(lay.cutout_meta_of(prefix))
             metas[prefix or "main"] = (
                 meta
                 if meta.get("made_from") == made_from

@@ -14,6 +14,7 @@ where ``references`` may appear (both checked by tests/test_croissant.py):
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -356,6 +357,7 @@ class RecordSetBuilder:
         kinds = "; ".join(f"{k}: {folder}/<jid>.npy" for k, (folder, _, _) in TENSOR_KINDS.items())
         kinds += "; cutout store when built with --cutouts: cutouts/cutouts-<split>.npy (N, 9, 64, 64) and "
         kinds += "cutouts/valid-<split>.npy, rows in the order of candidates-<split>.parquet"
+        kinds += self._store_dtype()
         eco = EcoRecords(self)
         cutouts = [eco.cutouts(*self._cutout_shape())] if eco.has_cutouts else []
         sets = [
@@ -401,6 +403,14 @@ class RecordSetBuilder:
         ]
         assert tuple(s.id for s in sets) == tuple(r for r in RECORD_SETS if r != "cutouts" or cutouts)
         return sets
+
+    def _store_dtype(self) -> str:
+        """The dtype and scale of this dataset's cutout store (store.json), said in the description."""
+        meta = Layout(self.root).cutout_meta
+        if not meta.is_file():
+            return ""
+        m = json.loads(meta.read_text())
+        return f"; this dataset's store: {m['dtype']}, the [0, 1] value = stored value / {m['scale']:g}"
 
     def _cutout_shape(self) -> tuple[int, int]:
         """(channels, size) of the cutout Parquet files, from the train file's schema."""

@@ -1,16 +1,16 @@
 """The cutout-first build profile (``build --profile cutouts``): cutouts straight from the FITS planes.
 
 The ``full`` profile (the seed's) writes each job's (H, W, 9) float32 tensor and makes the cutout store
-from it. The ``cutouts`` profile writes no tensor: each job opens its planes as memory maps, takes the
-ZScale limits of each channel from astropy's 1000-pixel strided sample (the same sample and the same
-limits as the full profile, so the values are identical), and normalises only the 64x64 windows around
-its candidates. Per job it writes, under ``.parts/``, its cutouts and validity bits in the order of its
-candidates, and ``frames/<jid>.json`` with what is needed to turn a cutout back into physical values: the
-shape, per channel the limits ``vmin, vmax`` (value = vmin + v (vmax - vmin) for 0 < v < 1; 0 and 1 are
-clipped) and the WCS header. At the end of the build the parts are assembled into the same cutout store
-as ``--cutouts`` writes (see ``cutout_store.py``), plus ``sfft-*`` arrays centred on the SFFT position of
-the candidates whose SFFT position rounds to another pixel than (x, y), so that a loader never needs a
-full frame.
+from it. The ``cutouts`` profile writes no tensor: a job memory-maps its planes, takes the ZScale limits of
+each channel from astropy's 1000-pixel strided sample (the same sample and the same limits as the full
+profile, so the values are identical) and normalises only the 64x64 windows around its candidates: one
+strided gather per channel, in order of the windows' rows, converted once into the store's dtype. Its
+first pass writes ``frames/<jid>.json`` with what turns a cutout back into physical values: the shape, per
+channel the limits ``vmin, vmax`` (value = vmin + v (vmax - vmin) for 0 < v < 1; 0 and 1 are clipped) and
+the WCS header. The cutouts themselves are written into the store's rows once the tables are known
+(``store_assembly.py``), plus ``sfft-*`` arrays centred on the SFFT position of the candidates whose SFFT
+position rounds to another pixel than (x, y), so that a loader never needs a full frame; a job staged from
+a remote input writes them under ``.parts/`` instead (``write_job_cutouts``), while its planes are there.
 """
 
 from __future__ import annotations

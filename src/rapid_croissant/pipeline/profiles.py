@@ -152,9 +152,10 @@ def _edge_cutouts(planes, limits, psf, shape, x, y) -> tuple[np.ndarray, np.ndar
 
 def _gather(plane: np.ndarray, r0: np.ndarray, c0: np.ndarray, buf: np.ndarray) -> None:
     """The 64x64 windows at (r0, c0) of a plane (any dtype, e.g. a big-endian memory map) into the float32
-    ``buf``: one strided gather, the windows' rows read in order of r0."""
-    view = np.lib.stride_tricks.sliding_window_view(np.asarray(plane), (SIZE, SIZE))
-    np.copyto(buf, view[r0, c0], casting="unsafe")
+    ``buf``, converted on the way (one pass; measured faster than a fancy-index gather and a cast)."""
+    arr = np.asarray(plane)
+    for k, (r, c) in enumerate(zip(r0.tolist(), c0.tolist(), strict=True)):
+        buf[k] = arr[r : r + SIZE, c : c + SIZE]
 
 
 def _interior_cutouts(planes, limits, psf, r0, c0, out: np.ndarray, *, scale: float) -> np.ndarray:
@@ -177,7 +178,7 @@ def _interior_cutouts(planes, limits, psf, r0, c0, out: np.ndarray, *, scale: fl
             np.logical_not(np.isfinite(buf), out=bad)
             np.bitwise_or(bits, np.uint16(channel_bit(ch)), out=bits, where=bad)
             normalize_block(buf, vmin=limits[ch][0], vmax=limits[ch][1])
-            buf[bad] = 0.0  # job_cutouts: a NaN pixel of a channel is 0 in that channel
+            np.copyto(buf, np.float32(0.0), where=bad)  # job_cutouts: a NaN pixel of a channel is 0 there
         out[:, k] = store_values(buf, out.dtype, scale)
     valid = np.empty((n, len(VALID_SETS), SIZE, SIZE // 8), dtype=np.uint8)
     for k, alg in enumerate(VALID_SETS):

@@ -284,8 +284,7 @@ def main(argv=None) -> int:
     else:
         t0 = time.perf_counter()
         res = measure(cache, args.n_jobs, args.repeats, args.s3_repeats, args.quiet)
-        old = json.loads(saved.read_text()) if saved.is_file() else {}
-        res["auc"] = store_dtype.auc_check(cache) if args.auc else old.get("auc")
+        res["auc"] = store_dtype.auc_check(cache) if args.auc else store_dtype.saved_auc(cache)
         res["seconds"] = time.perf_counter() - t0
         res["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         res["command"] = " ".join([Path(sys.executable).name, *sys.argv])

@@ -9,13 +9,15 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
-SAMPLE = 1_000_000  # pixels of a plane used for the noise and the measured rounding error
+SAMPLE = 1_000_000
+SAVED = "store_dtype_auc.json"  # auc_check's result in the cache folder (reused without --auc)  # pixels of a plane used for the noise and the measured rounding error
 
 
 def _log(msg: str) -> None:
@@ -85,4 +87,12 @@ def auc_check(cache: Path, *, n_jobs: int = 24, epochs: int = 8) -> dict:
             auc = _auc(run)
             res.setdefault("auc", {}).setdefault(algorithm, {})[dtype] = auc
             _log(f"{dtype} {algorithm}: test AUC {auc:.4f} ({time.perf_counter() - t0:.0f} s)")
+    res["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    (cache / SAVED).write_text(json.dumps(res, indent=1))
     return res
+
+
+def saved_auc(cache: Path) -> dict | None:
+    """The last ``auc_check`` result of this cache folder, if any."""
+    path = cache / SAVED
+    return json.loads(path.read_text()) if path.is_file() else None

@@ -23,7 +23,7 @@ from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import JobError, NoTruthWarning, RapidInputWarning
 from rapid_croissant.io.paths import following_symlinks, is_inside
-from rapid_croissant.pipeline import fading, parts, physical, tensors, truth
+from rapid_croissant.pipeline import fading, parts, physical, sync, tensors, truth
 from rapid_croissant.pipeline.gate import gate_job
 from rapid_croissant.science import labels
 
@@ -154,11 +154,15 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
     return JobResult(job.jid, "partial" if partial else "ok", counts, warnings=notes)
 
 
-def process_job(job_dir: str | Path, cfg: BuildConfig, fingerprint: str = "") -> JobResult:
-    """Build one job, never raising: a failure is returned as a JobResult naming the job, file and reason."""
+def process_job(job_dir: str | Path, cfg: BuildConfig, fingerprint: str | None = "") -> JobResult:
+    """Build one job, never raising: a failure is returned as a JobResult naming the job, file and reason.
+
+    ``fingerprint`` None: the task takes the job's input fingerprint itself (on its worker)."""
     t0 = time.perf_counter()
     job_dir = Path(job_dir)
     try:
+        if fingerprint is None:
+            fingerprint = sync.job_fingerprint(job_dir, cfg, cfg.output_dir)
         with warnings.catch_warnings(), following_symlinks(cfg.follow_symlinks):
             warnings.simplefilter("ignore", NoTruthWarning)
             res = build_job(job_dir, cfg, fingerprint)

@@ -51,9 +51,9 @@ class BuildSummary:
         return out
 
 
-def _is_done(out_dir: Path, job_dir: Path, fingerprint: str) -> bool:
+def _is_done(out_dir: Path, job_dir: Path, fingerprint: str | None, overwrite: bool = False) -> bool:
     marker = parts.part_paths(out_dir, job_dir.name)["job"]
-    if not marker.exists():
+    if overwrite or fingerprint is None or not marker.exists():
         return False
     try:
         row = json.loads(marker.read_text())
@@ -196,7 +196,7 @@ def build_dataset(
         ownership.record_inventory(out, planned, planned=True)  # owned before written: a kill keeps them ours
         (out / names.PARTS_DIR).mkdir(exist_ok=True)
         prints = _fingerprints(jobs, cfg, out)
-        todo = [j for j in jobs if cfg.overwrite or not _is_done(out, j, prints[j.name])]
+        todo = [j for j in jobs if not _is_done(out, j, prints[j.name], cfg.overwrite)]
         skipped = [JobResult(j.name, "skipped") for j in jobs if j not in todo]
         if skipped:
             log.info(
@@ -249,15 +249,23 @@ def _write_store(
         write_cutout_parquet(out)
 
 
-def _fingerprints(jobs: list, cfg: BuildConfig, out: Path) -> dict[str, str]:
-    """Every job's input fingerprint, read by a few threads (reading the files is most of it)."""
-    if len(jobs) < 2 or cfg.n_workers < 2:
-        return {j.name: job_fingerprint(j, cfg, out) for j in jobs}
+def _fingerprints(jobs: list, cfg: BuildConfig, out: Path) -> dict[str, str | None]:
+    """The input fingerprint of every job that may be skipped (it has a done marker), read by a few threads
+    (reading the files is most of it); None for a local job to build anyway: its own task takes it, on a
+    worker (a remote job's fingerprint is its listing, taken here)."""
+
+    def marked(j) -> bool:
+        return cfg.remote or (not cfg.overwrite and parts.part_paths(out, j.name)["job"].exists())
+
+    prints: dict[str, str | None] = dict.fromkeys([j.name for j in jobs])
+    known = [j for j in jobs if marked(j)]
+    if len(known) < 2 or cfg.n_workers < 2:
+        return prints | {j.name: job_fingerprint(j, cfg, out) for j in known}
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(cfg.n_workers, 4)) as pool:
-        prints = list(pool.map(lambda j: job_fingerprint(j, cfg, out), jobs))
-    return dict(zip([j.name for j in jobs], prints, strict=True))
+        found = list(pool.map(lambda j: job_fingerprint(j, cfg, out), known))
+    return prints | dict(zip([j.name for j in known], found, strict=True))
 
 
 def job_fingerprint(job, cfg: BuildConfig, out: Path | None = None) -> str:

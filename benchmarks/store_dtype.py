@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLE = 1_000_000
-SAVED = "store_dtype_auc.json"  # auc_check's result in the cache folder (reused without --auc)  # pixels of a plane used for the noise and the measured rounding error
+SAMPLE = 1_000_000  # pixels of a plane used for the noise and the measured rounding error
+SAVED = "store_dtype_auc.json"  # auc_check's result in the cache folder (reused without --auc)
 
 
 def _log(msg: str) -> None:

@@ -39,8 +39,9 @@ from rapid_croissant.writers.atomic import atomic_path, write_text
 log = logging.getLogger(__name__)
 
 SIZE = 64
-#: Candidates gathered at once (about 150 MB of float32 cutouts).
-CHUNK = 1024
+#: Candidates gathered at once: 2 MB of float32 per channel, so every pass over it stays in the cache
+#: (measured: 0.45 s per 2,259 candidates against 0.80 s with 1,024 at once).
+CHUNK = 128
 #: The alternative centres kept per candidate: (prefix of the store files, x column, y column).
 ALT_CENTRES = ((SFFT_CUTOUT_PREFIX, "sfft_x", "sfft_y"),)
 LIMITS_NOTE = (
@@ -118,6 +119,13 @@ def window(planes, limits, shape, x: float, y: float) -> tuple[np.ndarray, np.nd
     return sub, mask, r0, c0
 
 
+def scale_block(block: np.ndarray, *, vmin: float, vmax: float) -> None:
+    """normalize_block's arithmetic for a float32 block known to be all finite (no NaN pass)."""
+    np.subtract(block, np.float32(vmin), out=block)
+    np.multiply(block, np.float32(1.0 / (vmax - vmin)), out=block)
+    np.clip(block, np.float32(0.0), np.float32(1.0), out=block)
+
+
 def store_values(buf: np.ndarray, np_dtype, scale: float) -> np.ndarray:
     """In place on float32 [0, 1] values: the store's conversion (times ``scale``, rounded for uint8), the
     same float32 arithmetic as cutout_store.py; assign the result into an array of the store's dtype."""
@@ -176,9 +184,12 @@ def _interior_cutouts(planes, limits, psf, r0, c0, out: np.ndarray, *, scale: fl
         else:
             _gather(plane, r0, c0, buf)
             np.logical_not(np.isfinite(buf), out=bad)
-            np.bitwise_or(bits, np.uint16(channel_bit(ch)), out=bits, where=bad)
-            normalize_block(buf, vmin=limits[ch][0], vmax=limits[ch][1])
-            np.copyto(buf, np.float32(0.0), where=bad)  # job_cutouts: a NaN pixel of a channel is 0 there
+            if bad.any():  # (normalize_block also sets NaN to 0: only worth it where there is one)
+                np.bitwise_or(bits, np.uint16(channel_bit(ch)), out=bits, where=bad)
+                normalize_block(buf, vmin=limits[ch][0], vmax=limits[ch][1])
+                np.copyto(buf, np.float32(0.0), where=bad)  # job_cutouts: a NaN pixel is 0 in its channel
+            else:
+                scale_block(buf, vmin=limits[ch][0], vmax=limits[ch][1])
         out[:, k] = store_values(buf, out.dtype, scale)
     valid = np.empty((n, len(VALID_SETS), SIZE, SIZE // 8), dtype=np.uint8)
     for k, alg in enumerate(VALID_SETS):

@@ -130,7 +130,7 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
     if cfg.profile == "cutouts":  # no tensor: the limits and WCS, and the cutouts of a staged job
         from rapid_croissant.pipeline import profiles
 
-        profiles.write_job_frame(job, cfg.output_dir, profiles.cutout_limits(job, img.limits))
+        profiles.write_job_frame(job, cfg.output_dir, profiles.cutout_limits(job, img))
         if cfg.remote:  # its staged planes are gone when the store is written: a part
             profiles.write_job_cutouts(job, cand, cfg.output_dir, img.psf, dtype=cfg.cutout_dtype)
     parts.copy_catalogs(job, cfg.output_dir)

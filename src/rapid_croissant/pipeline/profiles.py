@@ -55,9 +55,8 @@ def part_paths(out_dir: Path, jid: str, prefix: str = "") -> dict[str, Path]:
     return Layout(out_dir).part_cutouts(jid, prefix)
 
 
-def open_planes(job: io.RapidJob, *, resize: bool = True) -> dict[str, np.ndarray | None]:
-    """Full-frame channels as memory maps (mismatched uncertainty maps resized, as the full profile does,
-    unless ``resize`` is False).
+def open_planes(job: io.RapidJob) -> dict[str, np.ndarray | None]:
+    """Full-frame channels as memory maps (mismatched uncertainty maps resized, as the full profile does).
 
     The PSF channel is not opened: the store holds the native stamp there, never the resized plane.
     """
@@ -71,22 +70,23 @@ def open_planes(job: io.RapidJob, *, resize: bool = True) -> dict[str, np.ndarra
             plane = io.open_plane(job.channel_path(ch), job=job.path)
         except JobError:  # the tensor pass recorded it in the job's notes: zeros, masked
             continue
-        same = plane.shape == (h, w) or not resize
-        planes[ch] = plane if same else resize_to_shape(np.asarray(plane), (h, w))
+        planes[ch] = plane if plane.shape == (h, w) else resize_to_shape(np.asarray(plane), (h, w))
     return planes
 
 
-def cutout_limits(job: io.RapidJob, known: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
-    """The full profile's limits of every channel: ``known`` (those of the planes as read, the same
-    sample) unless a plane's shape differs from the image's (then those of the resized plane)."""
+def cutout_limits(job: io.RapidJob, img) -> dict[str, tuple[float, float]]:
+    """The full profile's limits of every channel from the job's first pass (``tensors.ImageOutputs``: the
+    limits of the planes as read, the same sample), but for a plane whose shape differs from the image's:
+    the full profile takes those of the resized plane."""
     limits = {}
-    for ch, plane in open_planes(job, resize=False).items():
-        if plane is None:
+    for ch, shape in img.shapes.items():
+        if ch in formats.STAMP_CHANNELS:
             continue
-        if plane.shape == tuple(job.shape) and ch in known:
-            limits[ch] = known[ch]
+        if shape == tuple(job.shape):
+            limits[ch] = img.limits[ch]
         else:
-            limits[ch] = seed_zscale_limits(resize_to_shape(np.asarray(plane), tuple(job.shape)))
+            plane = np.asarray(io.open_plane(job.channel_path(ch), job=job.path))
+            limits[ch] = seed_zscale_limits(resize_to_shape(plane, tuple(job.shape)))
     return limits
 
 

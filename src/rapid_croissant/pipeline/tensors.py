@@ -43,6 +43,7 @@ class ImageOutputs:
     sfft_psf: np.ndarray | None = None
     unreadable: list[str] = field(default_factory=list)  # messages naming the file
     limits: dict[str, tuple[float, float]] = field(default_factory=dict)  # ZScale (vmin, vmax) per channel
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # of each plane opened, as read
 
 
 def _sample(plane: np.ndarray, xy: np.ndarray) -> np.ndarray:
@@ -77,6 +78,8 @@ def open_channels(
     planes = {}
     for ch in schema.CHANNELS:
         plane = _open_channel(job, ch, result)
+        if plane is not None:
+            result.shapes[ch] = tuple(plane.shape)
         if ch == "psf" and plane is not None:
             result.psf = np.asarray(plane, dtype=np.float32)
         if ch.endswith("_uncert") and plane is not None:

@@ -78,7 +78,27 @@ def _prepare(out_dir: Path, fp: FilePlan, dtype: str) -> None:
     for key, (np_dtype, shape) in shapes.items():  # the header, then a hole up to the full size
         del_me = np.lib.format.open_memmap(paths[key], mode="w+", dtype=np_dtype, shape=shape)
         del del_me
+        _reserve(paths[key])
     write_text(paths["plan"], fp.digest)
+
+
+def _reserve(path: Path) -> None:
+    """Allocate the file's blocks now (Linux fallocate, which never falls back to writing zeros): a full
+    disk is then an OSError here, not a SIGBUS while a job writes its rows through a memory map."""
+    import ctypes
+    import ctypes.util
+    import errno
+
+    try:
+        fallocate = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).fallocate
+    except (OSError, AttributeError):  # not Linux: the blocks are allocated as the rows are written
+        return
+    with path.open("r+b") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size and fallocate(fh.fileno(), 0, ctypes.c_int64(0), ctypes.c_int64(size)) != 0:
+            err = ctypes.get_errno()
+            if err in (errno.ENOSPC, errno.EDQUOT):
+                raise OSError(err, os.strerror(err), str(path))
 
 
 def _from_planes(spec: JobSpec, out_dir: Path, scale: float):

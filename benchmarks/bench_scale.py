@@ -281,6 +281,7 @@ def main(argv=None) -> int:
     saved = cache / "scale_results.json"
     if args.render_only:
         res = json.loads(saved.read_text())
+        res["auc"] = res.get("auc") or store_dtype.saved_auc(cache)
     else:
         t0 = time.perf_counter()
         res = measure(cache, args.n_jobs, args.repeats, args.s3_repeats, args.quiet)

@@ -150,7 +150,7 @@ def file_plans(out_dir: Path, dtype: str) -> list[FilePlan]:
             table = cand[["candidate_id", "jid"]].iloc[rows].reset_index(drop=True)
             xy = np.ascontiguousarray(cand[[xcol, ycol]].to_numpy(float)[rows])
             ids, jids = table["candidate_id"].astype(str), table["jid"].astype(str)
-            digest = _digest(dtype, prefix, split, len(table), *ids, *jids, xy.tobytes())
+            digest = _digest(dtype, prefix, split, len(table), "\n".join(ids), "\n".join(jids), xy.tobytes())
             plans.append(FilePlan(prefix, split, table, xy, digest))
     return plans
 
@@ -161,12 +161,13 @@ def _slices(plans: list[FilePlan]) -> dict[str, list[tuple[FilePlan, Slice]]]:
     for fp in plans:
         jids = fp.table["jid"].astype(str).to_numpy()
         ids = fp.table["candidate_id"].astype(str).to_numpy()
-        for jid in pd.unique(jids):
-            rows = np.flatnonzero(jids == jid)
-            if rows[-1] - rows[0] + 1 != len(rows):
+        starts = np.flatnonzero(np.r_[True, jids[1:] != jids[:-1]]) if len(jids) else np.zeros(0, int)
+        for a, b in zip(starts, [*starts[1:], len(jids)], strict=True):
+            jid = str(jids[a])
+            if any(f is fp for f, _ in out.get(jid, [])):
                 raise RapidCroissantError(f"{jid}: its candidates are not consecutive in {fp.split}")
-            s = Slice(fp.prefix, fp.split, int(rows[0]), tuple(ids[rows]), fp.xy[rows])
-            out.setdefault(str(jid), []).append((fp, s))
+            s = Slice(fp.prefix, fp.split, int(a), tuple(ids[a:b]), fp.xy[a:b])
+            out.setdefault(jid, []).append((fp, s))
     return out
 
 

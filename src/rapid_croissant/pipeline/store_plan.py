@@ -161,8 +161,8 @@ def _slices(plans: list[FilePlan]) -> dict[str, list[tuple[FilePlan, Slice]]]:
     for fp in plans:
         jids = fp.table["jid"].astype(str).to_numpy()
         ids = fp.table["candidate_id"].astype(str).to_numpy()
-        starts = np.flatnonzero(np.r_[True, jids[1:] != jids[:-1]]) if len(jids) else np.zeros(0, int)
-        for a, b in zip(starts, [*starts[1:], len(jids)], strict=True):
+        starts = np.flatnonzero(np.r_[True, jids[1:] != jids[:-1]]).tolist() if len(jids) else []
+        for a, b in zip(starts, [*starts[1:], len(jids)][: len(starts)], strict=True):
             jid = str(jids[a])
             if any(f is fp for f, _ in out.get(jid, [])):
                 raise RapidCroissantError(f"{jid}: its candidates are not consecutive in {fp.split}")

@@ -125,3 +125,33 @@ def test_sigkill_while_writing_the_store_then_resume(sim_2025, serial, tmp_path)
     assert "kept: " in rerun.stderr  # the rows of the jobs marked done were not written again
     assert not list(out.rglob(".*.tmp*")) and not list(parts.glob("store.*"))
     assert digests(out) == digests(serial)
+
+
+def test_a_resized_uncertainty_map_gives_the_full_profile_cutouts(sim_2025, tmp_path):
+    """An uncertainty map of another shape is resized by both profiles (the seed's rule); the cutout-first
+    store takes the limits of the resized plane, as the full profile does."""
+    from astropy.io import fits
+
+    from rapid_croissant.pipeline.cutout_store import write_cutout_store
+    from rapid_croissant.science.normalize import seed_zscale_limits
+
+    jobs = tmp_path / "in"
+    shutil.copytree(sim_2025 / "jid1001", jobs / "jid1001")
+    uncert = jobs / "jid1001" / "diffimage_uncert_masked.fits"
+    with fits.open(uncert) as hdul:
+        small = hdul[0].data[::2, ::2].astype(">f4")
+        fits.PrimaryHDU(small, header=hdul[0].header).writeto(uncert, overwrite=True)
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    build_dataset(BuildConfig(input_dir=jobs, output_dir=full, executor="serial"), progress=False)
+    write_cutout_store(full, dtype="uint8")
+    assert not build_dataset(_cfg(jobs, cut, executor="serial"), progress=False).failed
+    frames = json.loads((cut / "frames" / "jid1001.json").read_text())["limits"]
+    columns = ["zogy_uncert_vmin", "zogy_uncert_vmax"]
+    resized = pd.read_parquet(full / "physical.parquet")[columns].iloc[0].tolist()
+    assert frames["zogy_uncert"] == resized  # what the stored values were scaled with
+    assert pd.read_parquet(cut / "physical.parquet")[columns].iloc[0].tolist() == resized
+    with fits.open(uncert) as hdul:  # not the limits of the small plane as read
+        assert seed_zscale_limits(hdul[0].data) != tuple(resized)
+    split = pd.read_parquet(cut / "jobs.parquet")["split"].iloc[0]
+    for name in (f"cutouts-{split}.npy", f"valid-{split}.npy"):
+        assert (cut / "cutouts" / name).read_bytes() == (full / "cutouts" / name).read_bytes()

@@ -105,9 +105,15 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
         job, cfg.output_dir, tru[["x", "y"]].to_numpy(float), full_images=cfg.full_images
     )
     notes += img.unreadable
+    store_limits = {}  # the cutouts profile's: those of resized planes where a plane is resized
+    if cfg.profile == "cutouts":
+        from rapid_croissant.pipeline import profiles
+
+        store_limits = profiles.cutout_limits(job, img)
+    limits = img.limits | store_limits
     physical.write_job_physical(
         Layout(cfg.output_dir),
-        physical.job_physical(job.jid, job.shape, job.header.wcs, img.limits, job.header.mjd),
+        physical.job_physical(job.jid, job.shape, job.header.wcs, limits, job.header.mjd),
     )
     tru = truth.add_expected_snr(tru, img, job)
     cats, dropped = {}, 0
@@ -128,9 +134,7 @@ def build_job(job_dir: Path, cfg: BuildConfig, fingerprint: str = "") -> JobResu
         cand = pd.concat([cand, fade], ignore_index=True)
     cand = truth.finish_candidates(cand, job, tru, cfg)
     if cfg.profile == "cutouts":  # no tensor: the limits and WCS, and the cutouts of a staged job
-        from rapid_croissant.pipeline import profiles
-
-        profiles.write_job_frame(job, cfg.output_dir, profiles.cutout_limits(job, img))
+        profiles.write_job_frame(job, cfg.output_dir, store_limits)
         if cfg.remote:  # its staged planes are gone when the store is written: a part
             profiles.write_job_cutouts(job, cand, cfg.output_dir, img.psf, dtype=cfg.cutout_dtype)
     parts.copy_catalogs(job, cfg.output_dir)

@@ -19,8 +19,38 @@ def _log(msg: str) -> None:
     print(f"[eco] {msg}", flush=True)
 
 
+def _rate(make_loader, epochs: int, repeats: int = 3) -> float:
+    """Best of ``repeats`` runs of ``epochs`` passes over a fresh loader: cutouts/s."""
+    best = 0.0
+    for _ in range(repeats):
+        loader = make_loader()
+        t0, n = time.perf_counter(), 0
+        for _ in range(epochs):
+            for batch in loader:
+                n += len(batch[0])
+        best = max(best, n / (time.perf_counter() - t0))
+    return best
+
+
+def _store_rate(ds, epochs: int) -> float:
+    """The raw read underneath: CutoutStore.get on shuffled batches of 256 (no tensors, no features)."""
+    import numpy as np
+
+    rng, best = np.random.default_rng(0), 0.0
+    for _ in range(3):
+        t0, n = time.perf_counter(), 0
+        for _ in range(epochs):
+            order = ds.rows[rng.permutation(len(ds))]
+            for s in range(0, len(order), 256):
+                n += len(ds._store.get(order[s : s + 256], algorithm="both"))
+        best = max(best, n / (time.perf_counter() - t0))
+    return best
+
+
 def loader_rates(root: Path, epochs: int) -> dict:
-    """Cutouts/s of RapidCutouts.batches (batch 256, one process) and of DataLoader per item, per source."""
+    """Cutouts/s of RapidCutouts, batch 256, shuffled: batch-level fetching (RapidCutouts.batches, and
+    DataLoader(batch_size=None, sampler=ds.batch_sampler(...)) with two workers) and the per-item DataLoader
+    with default collate (one process and two persistent workers), per source (store and Parquet)."""
     from torch.utils.data import DataLoader
 
     from rapid_croissant.ml.torch_dataset import RapidCutouts
@@ -32,19 +62,28 @@ def loader_rates(root: Path, epochs: int) -> dict:
         opened = time.perf_counter() - t0
         for _ in ds.batches(256):  # warm-up: page cache, imports
             pass
-        best = 0.0
-        for _ in range(3):
-            t0, n = time.perf_counter(), 0
-            for _ in range(epochs):
-                for batch in ds.batches(256, shuffle=True):
-                    n += len(batch[0])
-            best = max(best, n / (time.perf_counter() - t0))
-        t0, n = time.perf_counter(), 0
-        for batch in DataLoader(ds, batch_size=256, shuffle=True):
-            n += len(batch[0])
-        per_item = n / (time.perf_counter() - t0)
-        out[ds.source] = {"open_s": opened, "batches_per_s": best, "per_item_per_s": per_item, "n": len(ds)}
-        _log(f"{ds.source}: open {opened:.2f} s, batches {best:,.0f} cutouts/s, per item {per_item:,.0f}/s")
+        row = {"open_s": opened, "n": len(ds)}
+        if ds.source == "store":
+            row["store_get_per_s"] = _store_rate(ds, epochs)
+        row["batches_per_s"] = _rate(lambda: ds.batches(256, shuffle=True), epochs)
+        row["batch_sampler_2_workers_per_s"] = _rate(
+            lambda: DataLoader(
+                ds,
+                batch_size=None,
+                sampler=ds.batch_sampler(256, shuffle=True),
+                num_workers=2,
+                persistent_workers=True,
+            ),
+            epochs,
+        )
+        row["per_item_per_s"] = _rate(lambda: DataLoader(ds, batch_size=256, shuffle=True), epochs, 1)
+        row["per_item_2_workers_per_s"] = _rate(
+            lambda: DataLoader(ds, batch_size=256, shuffle=True, num_workers=2, persistent_workers=True),
+            epochs,
+            1,
+        )
+        out[ds.source] = row
+        _log(f"{ds.source}: " + ", ".join(f"{k} {v:,.2f}" for k, v in row.items()))
     return out
 
 

@@ -47,12 +47,31 @@ def _store_rate(ds, epochs: int) -> float:
     return best
 
 
+def _source_rates(ds, epochs: int) -> dict:
+    from torch.utils.data import DataLoader
+
+    def batch_sampler_loader():  # the documented batch-level DataLoader call
+        sampler = ds.batch_sampler(256, shuffle=True)
+        return DataLoader(ds, batch_size=None, sampler=sampler, num_workers=2, persistent_workers=True)
+
+    row = {"n": len(ds)}
+    if ds.source == "store":
+        row["store_get_per_s"] = _store_rate(ds, epochs)
+    row["batches_per_s"] = _rate(lambda: ds.batches(256, shuffle=True), epochs)
+    row["batch_sampler_2_workers_per_s"] = _rate(batch_sampler_loader, epochs)
+    row["per_item_per_s"] = _rate(lambda: DataLoader(ds, batch_size=256, shuffle=True), epochs, 1)
+    row["per_item_2_workers_per_s"] = _rate(
+        lambda: DataLoader(ds, batch_size=256, shuffle=True, num_workers=2, persistent_workers=True),
+        epochs,
+        1,
+    )
+    return row
+
+
 def loader_rates(root: Path, epochs: int) -> dict:
     """Cutouts/s of RapidCutouts, batch 256, shuffled: batch-level fetching (RapidCutouts.batches, and
     DataLoader(batch_size=None, sampler=ds.batch_sampler(...)) with two workers) and the per-item DataLoader
     with default collate (one process and two persistent workers), per source (store and Parquet)."""
-    from torch.utils.data import DataLoader
-
     from rapid_croissant.ml.torch_dataset import RapidCutouts
 
     out = {}
@@ -62,28 +81,8 @@ def loader_rates(root: Path, epochs: int) -> dict:
         opened = time.perf_counter() - t0
         for _ in ds.batches(256):  # warm-up: page cache, imports
             pass
-        row = {"open_s": opened, "n": len(ds)}
-        if ds.source == "store":
-            row["store_get_per_s"] = _store_rate(ds, epochs)
-        row["batches_per_s"] = _rate(lambda: ds.batches(256, shuffle=True), epochs)
-        row["batch_sampler_2_workers_per_s"] = _rate(
-            lambda: DataLoader(
-                ds,
-                batch_size=None,
-                sampler=ds.batch_sampler(256, shuffle=True),
-                num_workers=2,
-                persistent_workers=True,
-            ),
-            epochs,
-        )
-        row["per_item_per_s"] = _rate(lambda: DataLoader(ds, batch_size=256, shuffle=True), epochs, 1)
-        row["per_item_2_workers_per_s"] = _rate(
-            lambda: DataLoader(ds, batch_size=256, shuffle=True, num_workers=2, persistent_workers=True),
-            epochs,
-            1,
-        )
-        out[ds.source] = row
-        _log(f"{ds.source}: " + ", ".join(f"{k} {v:,.2f}" for k, v in row.items()))
+        out[ds.source] = {"open_s": opened, **_source_rates(ds, epochs)}
+        _log(f"{ds.source}: " + ", ".join(f"{k} {v:,.2f}" for k, v in out[ds.source].items()))
     return out
 
 

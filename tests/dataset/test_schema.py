@@ -37,3 +37,11 @@ def test_built_candidates_carry_date_obs_within_half_a_millisecond_of_mjd(cutout
     assert np.max(np.abs(back - cand["mjd"].to_numpy())) * 86400 <= 0.0005 + 1e-6
     phys = pd.read_parquet(layout.physical, columns=["jid", "date_obs"]).set_index("jid")["date_obs"]
     assert (cand["date_obs"] == cand["jid"].map(phys)).all()
+
+
+def test_cast_table_derives_a_missing_date_obs_and_keeps_a_present_one():
+    frame = pd.DataFrame({"mjd": [61000.5, math.nan, 61001.0], "date_obs": [None, None, "kept as written"]})
+    got = schema.cast_table(frame, schema.CANDIDATE_SCHEMA)["date_obs"].tolist()
+    assert got == ["2025-11-21T12:00:00.000", pd.NA, "kept as written"]
+    old_parts = schema.cast_table(frame.drop(columns="date_obs"), schema.CANDIDATE_SCHEMA)
+    assert old_parts["date_obs"].tolist() == ["2025-11-21T12:00:00.000", pd.NA, "2025-11-22T00:00:00.000"]

@@ -284,13 +284,28 @@ def iso_utc(mjd) -> list[str | None]:
     return out
 
 
-def cast_table(df: pd.DataFrame, table_schema: dict[str, Column]) -> pd.DataFrame:
-    """Columns of ``table_schema`` in its order, each cast to its pandas dtype (missing columns become NA;
-    a missing ``date_obs`` is derived from ``mjd`` with :func:`iso_utc`)."""
+def _with_date_obs(df: pd.DataFrame) -> pd.DataFrame:
+    """``date_obs`` from ``mjd`` (:func:`iso_utc`) where it is missing and mjd is not (e.g. parts written
+    before the column existed)."""
+    import numpy as np
     import pandas as pd
 
-    if "date_obs" in table_schema and "date_obs" not in df.columns and "mjd" in df.columns:
-        df = df.assign(date_obs=iso_utc(df["mjd"]))
+    have = df["date_obs"] if "date_obs" in df.columns else pd.Series(None, index=df.index, dtype=object)
+    todo = have.isna().to_numpy() & pd.to_numeric(df["mjd"], errors="coerce").notna().to_numpy()
+    if not todo.any():
+        return df
+    filled = have.to_numpy(dtype=object).copy()
+    filled[todo] = iso_utc(df["mjd"].to_numpy(dtype=object)[todo])
+    return df.assign(date_obs=np.where(pd.isna(filled), None, filled))
+
+
+def cast_table(df: pd.DataFrame, table_schema: dict[str, Column]) -> pd.DataFrame:
+    """Columns of ``table_schema`` in its order, each cast to its pandas dtype (missing columns become NA;
+    a missing ``date_obs`` is derived from ``mjd``)."""
+    import pandas as pd
+
+    if "date_obs" in table_schema and "mjd" in df.columns:
+        df = _with_date_obs(df)
     out = {}
     for name, col in table_schema.items():
         values = df[name] if name in df.columns else pd.Series([pd.NA] * len(df), index=df.index)

@@ -20,10 +20,13 @@ def _log(msg: str) -> None:
 
 
 def _rate(make_loader, epochs: int, repeats: int = 3) -> float:
-    """Best of ``repeats`` runs of ``epochs`` passes over a fresh loader: cutouts/s."""
+    """Best of ``repeats`` runs of ``epochs`` passes over a fresh loader, after one untimed pass (which
+    starts persistent workers): cutouts/s."""
     best = 0.0
     for _ in range(repeats):
         loader = make_loader()
+        for _ in loader:
+            pass
         t0, n = time.perf_counter(), 0
         for _ in range(epochs):
             for batch in loader:

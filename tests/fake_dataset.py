@@ -76,7 +76,10 @@ def _candidates(
     jid: str, truth: pd.DataFrame, rng: np.random.Generator, mjd: float, zpt: float
 ) -> pd.DataFrame:
     n = CANDIDATES_PER_JOB
-    raw = {name: _random_column(name, col, n, rng) for name, col in schema.CANDIDATE_SCHEMA.items()}
+    derived = {"date_obs"}  # from mjd, as the build does (and no draw from rng: the values stay as they were)
+    raw = {
+        n_: _random_column(n_, c, n, rng) for n_, c in schema.CANDIDATE_SCHEMA.items() if n_ not in derived
+    }
     matched = rng.random(n) < 0.3
     truth_ids = truth["truth_id"].tolist()
     chosen = [truth_ids[k % len(truth_ids)] if m else pd.NA for k, m in enumerate(matched)]
@@ -96,6 +99,7 @@ def _candidates(
         x=rng.uniform(0, SHAPE[1] - 1, n),
         y=rng.uniform(0, SHAPE[0] - 1, n),
         mjd=[mjd] * n,
+        date_obs=schema.iso_utc([mjd] * n),
         zpt=[zpt] * n,
         has_truth=[True] * n,
     )

@@ -85,6 +85,25 @@ def test_dataloader_with_two_workers_sees_every_item_once(cutout_dataset):
     torch.testing.assert_close(torch.cat(seen), fast)
 
 
+@pytest.mark.parametrize("source", ["auto", "parquet"])
+def test_batch_level_fetching_gives_the_per_item_values(cutout_dataset, source):
+    ds = RapidCutouts(cutout_dataset, split="val", algorithm="sfft", labelled_only=False, source=source)
+    items = [ds[i] for i in range(len(ds))]
+    order = list(ds.batch_sampler(8, shuffle=True, seed=3))
+    sampler = ds.batch_sampler(8, shuffle=True, seed=3)
+    loader = DataLoader(ds, batch_size=None, sampler=sampler, num_workers=2)
+    per_item = DataLoader(ds, batch_size=8, sampler=[i for idx in order for i in idx])  # via __getitems__
+    n = 0
+    for idx, batch, collated in zip(order, loader, per_item, strict=True):
+        for field, (got, got_collated) in enumerate(zip(batch, collated, strict=True)):
+            want = torch.stack([items[i][field] for i in idx])
+            torch.testing.assert_close(got, want, rtol=0, atol=0, equal_nan=True)
+            torch.testing.assert_close(got_collated, want, rtol=0, atol=0, equal_nan=True)
+        n += len(idx)
+    assert n == len(ds) and sorted(i for idx in order for i in idx) == list(range(len(ds)))
+    assert batch[0].dtype == torch.float32 and batch[0].is_contiguous() and batch[1].is_contiguous()
+
+
 def test_a_store_that_differs_from_the_parquet_file_is_not_used(cutout_dataset, tmp_path, caplog):
     root = Path(shutil.copytree(cutout_dataset, tmp_path / "copy"))
     store = np.load(Layout(root).cutouts("val"), mmap_mode="r+")

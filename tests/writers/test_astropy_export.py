@@ -77,3 +77,49 @@ def test_physical_and_jobs_tables(exported):
 def test_unknown_format_is_refused(exported):
     run = CliRunner().invoke(cli, ["export", "-d", str(exported), "--format", "fits"])
     assert run.exit_code != 0 and "fits" in run.output
+
+
+@pytest.mark.parametrize("name", ["candidates", "candidates-train", "truth", "jobs", "physical"])
+def test_the_datasets_own_parquet_tables_open_in_astropy(cutout_dataset, name):
+    """The build's tables themselves (not the export): nulls masked, values, units, SkyCoord."""
+    path = Path(cutout_dataset) / f"{name}.parquet"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "using longest string" guess, no cast warning
+        table = Table.read(path)
+    frame = pd.read_parquet(path)
+    assert table.colnames == list(frame.columns) and len(table) == len(frame)
+    for col in frame.columns:
+        null = frame[col].isna().to_numpy()
+        got = table[col]
+        if frame[col].dtype == "float64":
+            assert np.array_equal(np.isnan(np.asarray(got, dtype=float)), null), col
+            np.testing.assert_array_equal(np.asarray(got, dtype=float)[~null], frame[col].to_numpy()[~null])
+            continue
+        assert np.array_equal(np.ma.getmaskarray(got), null), col  # a null comes back masked
+        want = frame.loc[~null, col].tolist()
+        values = np.asarray(got)[~null].tolist()
+        if frame[col].dtype == "Int64":
+            assert [int(v) for v in values] == want, col
+        else:
+            assert values == want, col
+    if "ra" in table.colnames:
+        assert table["ra"].unit == u.deg and table["dec"].unit == u.deg
+        coords = SkyCoord(table["ra"], table["dec"])
+        np.testing.assert_array_equal(coords.ra.deg, frame["ra"].to_numpy(float))
+
+
+def test_astropy_metadata_leaves_what_pandas_reads_unchanged(cutout_dataset, tmp_path):
+    import pyarrow.parquet as pq
+
+    from rapid_croissant.dataset import schema
+    from rapid_croissant.writers.astropy_export import write_parquet_with_astropy_meta
+
+    frame = pd.read_parquet(Layout(cutout_dataset).candidates_split("train"))
+    plain, ours = tmp_path / "plain.parquet", tmp_path / "ours.parquet"
+    frame.to_parquet(plain, index=False)
+    write_parquet_with_astropy_meta(ours, frame, schema.CANDIDATE_SCHEMA)
+    pd.testing.assert_frame_equal(pd.read_parquet(ours), pd.read_parquet(plain))
+    assert pq.read_table(ours).equals(pq.read_table(plain))
+    assert pq.read_schema(ours).remove_metadata() == pq.read_schema(plain).remove_metadata()
+    meta = pq.read_schema(ours).metadata
+    assert b"table_meta_yaml" in meta and b"table::len::truth_id" in meta and b"pandas" in meta

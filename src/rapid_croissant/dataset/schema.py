@@ -44,6 +44,7 @@ __all__ = [
     "Column",
     "cast_table",
     "empty_table",
+    "iso_utc",
 ]
 
 #: The candidate sets a model can see: one subtraction's detections, or all candidates ("both").
@@ -163,6 +164,11 @@ CANDIDATE_SCHEMA: dict[str, Column] = {
     "ra": _float("Right ascension of the PSF-fit position (ICRS)", "deg"),
     "dec": _float("Declination of the PSF-fit position (ICRS)", "deg"),
     "mjd": _float("MJD of the science exposure", "d"),
+    "date_obs": _text(
+        "Start of the science exposure, ISO 8601 UTC to the millisecond (YYYY-MM-DDThh:mm:ss.sss), "
+        "from mjd with astropy Time (scale utc); the exact epoch in text, for readers that narrow mjd to "
+        "float32 (TFDS); empty when mjd is"
+    ),
     "zpt": _float(
         "ZPTMAG of the science image (2.5 log10(EXPTIME * 37570 cm^2); AB = -2.5log10(counts)+zpt+ZP_band)",
         "mag",
@@ -256,10 +262,50 @@ def empty_table(table_schema: dict[str, Column]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=col.dtype) for c, col in table_schema.items()})
 
 
-def cast_table(df: pd.DataFrame, table_schema: dict[str, Column]) -> pd.DataFrame:
-    """Columns of ``table_schema`` in its order, each cast to its pandas dtype (missing columns become NA)."""
+def iso_utc(mjd) -> list[str | None]:
+    """MJD values (UTC) as ISO 8601 text to the millisecond, rounded, with astropy Time; None where a value
+    is missing or not finite."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+    from astropy.time import Time
+    from erfa import ErfaWarning
+
+    values = pd.to_numeric(pd.Series(mjd, dtype=object), errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(values)
+    out: list[str | None] = [None] * len(values)
+    if ok.any():
+        with warnings.catch_warnings():  # "dubious year": a date past the leap-second table astropy knows
+            warnings.simplefilter("ignore", ErfaWarning)
+            text = Time(values[ok], format="mjd", scale="utc", precision=3).isot
+        for i, t in zip(np.flatnonzero(ok), text, strict=True):
+            out[i] = str(t)
+    return out
+
+
+def _with_date_obs(df: pd.DataFrame) -> pd.DataFrame:
+    """``date_obs`` from ``mjd`` (:func:`iso_utc`) where it is missing and mjd is not (e.g. parts written
+    before the column existed)."""
+    import numpy as np
     import pandas as pd
 
+    have = df["date_obs"] if "date_obs" in df.columns else pd.Series(None, index=df.index, dtype=object)
+    todo = have.isna().to_numpy() & pd.to_numeric(df["mjd"], errors="coerce").notna().to_numpy()
+    if not todo.any():
+        return df
+    filled = have.to_numpy(dtype=object).copy()
+    filled[todo] = iso_utc(df["mjd"].to_numpy(dtype=object)[todo])
+    return df.assign(date_obs=np.where(pd.isna(filled), None, filled))
+
+
+def cast_table(df: pd.DataFrame, table_schema: dict[str, Column]) -> pd.DataFrame:
+    """Columns of ``table_schema`` in its order, each cast to its pandas dtype (missing columns become NA;
+    a missing ``date_obs`` is derived from ``mjd``)."""
+    import pandas as pd
+
+    if "date_obs" in table_schema and "mjd" in df.columns:
+        df = _with_date_obs(df)
     out = {}
     for name, col in table_schema.items():
         values = df[name] if name in df.columns else pd.Series([pd.NA] * len(df), index=df.index)

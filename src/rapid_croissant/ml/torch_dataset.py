@@ -9,6 +9,13 @@
     for cutout, valid, features, label in DataLoader(train, batch_size=256, shuffle=True, num_workers=2):
         ...   # cutout (B, C, 64, 64) float32, valid (B, 64, 64) float32, features (B, F) float32, label (B,)
 
+    # batch-level fetching (the fast path): each batch is one gather, with no per-item Python or collate
+    fast = DataLoader(train, batch_size=None, sampler=train.batch_sampler(256, shuffle=True), num_workers=2)
+
+The per-item DataLoader also gathers each batch at once (``__getitems__``), but its default collate then
+stacks the items again; ``batch_sampler`` (or ``batches``) skips that. In a worker, batches are gathered
+straight into shared memory, so handing them to the main process copies nothing.
+
 Pixels come from ``cutouts/cutouts-<split>.parquet`` (what croissant.json describes). When the
 memory-mapped store ``cutouts/cutouts-<split>.npy`` of the same build is present, it is used instead after
 checking it against the Parquet file (same candidates in the same order, equal values on a sample of rows),
@@ -47,6 +54,17 @@ def feature_columns(algorithm: str) -> list[str]:
     """The candidates columns used as features for ``algorithm`` (zogy, sfft or both)."""
     algs = ("zogy", "sfft") if algorithm == "both" else (algorithm,)
     return [c for c in roles.features() if any(c.startswith(f"{a}_") for a in algs)]
+
+
+def _empty(shape: tuple[int, ...], torch):
+    """An uninitialised float32 tensor: numpy-allocated (faster to fault in than torch.empty) in the main
+    process; in a DataLoader worker, in shared memory as default_collate does, so that sending the batch to
+    the main process copies nothing."""
+    if torch.utils.data.get_worker_info() is None:
+        return torch.from_numpy(np.empty(shape, dtype=np.float32))
+    numel = int(np.prod(shape))
+    storage = torch.empty(0, dtype=torch.float32)._typed_storage()._new_shared(numel, device="cpu")
+    return torch.empty(0, dtype=torch.float32).new(storage).view(shape)
 
 
 def _check_args(split: str, algorithm: str, source: str) -> None:
@@ -103,8 +121,18 @@ class RapidCutouts:
         self._store = self._open_store(path, ids) if source != "parquet" else None
         if self._store is None and source == "store":
             raise RapidCroissantError(f"{self.layout.cutouts(split)}: no usable memory-mapped store")
-        self._table = read_cutout_parquet(path) if self._store is None else None
+        self._every = self._channel_index == list(range(len(schema.CHANNELS)))
+        self._table = self._valid = None
+        if self._store is None:
+            self._table = read_cutout_parquet(path)
+            self._valid = self._table.valid[:, self._plane].astype(np.float32)  # unpacked once
+        else:  # plain ndarray views of the memory maps: one fancy-index gather per batch
+            self._mmap, self._packed = np.asarray(self._store.cutouts), np.asarray(self._store.valid)
+            self._scale = np.float32(self._store.meta["scale"])
+            self._channel_index = [self._store.meta["channels"].index(c) for c in self.channels]
+            self._every = self._channel_index == list(range(self._mmap.shape[1]))
         self.source = "store" if self._store is not None else "parquet"
+        self._size = (self._mmap if self._store is not None else self._table.cutouts).shape[-1]
 
     def _open_store(self, path: Path, ids: np.ndarray) -> CutoutStore | None:
         """The memory-mapped store, when present and equal to the Parquet file on a sample of rows."""
@@ -134,24 +162,33 @@ class RapidCutouts:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _pixels(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.rows[idx]
-        if self._store is not None:
-            got = self._store.get(rows, algorithm=self.algorithm)
-            return got[:, :-1], got[:, -1]
-        cut = self._table.cutouts[rows][:, self._channel_index]
-        return cut, self._table.valid[rows, self._plane].astype(np.float32)
+    def _pixels(self, idx: np.ndarray, torch):
+        """Cutouts (B, C, S, S) and validity (B, S, S) float32 tensors of items ``idx``: one gather each,
+        straight into the tensors (in shared memory inside a DataLoader worker, so nothing is copied again
+        to send the batch to the main process)."""
+        rows, size = self.rows[idx], self._size
+        cut = _empty((len(rows), len(self.channels), size, size), torch)
+        valid = _empty((len(rows), size, size), torch)
+        c, v = cut.numpy(), valid.numpy()
+        src = self._mmap if self._store is not None else self._table.cutouts
+        if self._every and src.dtype == np.float32:
+            np.take(src, rows, axis=0, out=c, mode="clip")  # rows are checked: clip never clips
+        else:
+            got = src[rows] if self._every else src[rows[:, None], self._channel_index]
+            np.copyto(c, got, casting="unsafe")
+        if self._store is None:
+            np.take(self._valid, rows, axis=0, out=v, mode="clip")
+            return cut, valid
+        if self._scale != 1.0:  # the store's own conversion, as CutoutStore.get does it
+            np.divide(c, self._scale, out=c)
+        np.copyto(v, np.unpackbits(self._packed[rows, self._plane], axis=-1, count=size))
+        return cut, valid
 
     def _batch(self, idx: np.ndarray):
         import torch
 
-        cut, valid = self._pixels(idx)  # views of one gathered block: no further copy
-        return (
-            torch.from_numpy(cut),
-            torch.from_numpy(valid if valid.dtype == np.float32 else valid.astype(np.float32)),
-            torch.from_numpy(self.features[idx]),
-            torch.from_numpy(self.labels[idx]),
-        )
+        cut, valid = self._pixels(idx, torch)
+        return cut, valid, torch.from_numpy(self.features[idx]), torch.from_numpy(self.labels[idx])
 
     def __getitem__(self, index):
         """One item (an int) or a whole batch (a list or array of ints: tensors with a leading batch axis)."""
@@ -164,16 +201,27 @@ class RapidCutouts:
             raise IndexError(f"indices out of range for {len(self)} cutouts")
         return self._batch(idx)
 
-    def batches(self, batch_size: int = 256, *, shuffle: bool = False, num_workers: int = 0, seed: int = 0):
-        """A DataLoader that gathers each batch at once (the fast path, same items as the per-item one)."""
+    def __getitems__(self, indices) -> list[tuple]:
+        """Items ``indices`` gathered as one batch, then split into views (DataLoader with batch_size)."""
+        batch = self[indices]
+        return [tuple(t[i] for t in batch) for i in range(len(batch[3]))]
+
+    def batch_sampler(self, batch_size: int = 256, *, shuffle: bool = False, seed: int = 0, drop_last=False):
+        """Lists of item indices, one per batch, for ``DataLoader(self, sampler=..., batch_size=None)``."""
         import torch
-        from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+        from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler
 
         gen = torch.Generator().manual_seed(seed)
         base = RandomSampler(self, generator=gen) if shuffle else SequentialSampler(self)
+        return BatchSampler(base, batch_size, drop_last=drop_last)
+
+    def batches(self, batch_size: int = 256, *, shuffle: bool = False, num_workers: int = 0, seed: int = 0):
+        """A DataLoader that gathers each batch at once (the fast path, same items as the per-item one)."""
+        from torch.utils.data import DataLoader
+
         return DataLoader(
             self,
-            sampler=BatchSampler(base, batch_size, drop_last=False),
+            sampler=self.batch_sampler(batch_size, shuffle=shuffle, seed=seed),
             batch_size=None,
             num_workers=num_workers,
             persistent_workers=num_workers > 0,

@@ -8,7 +8,6 @@ gathers them into ``physical.parquet`` (one row per job, failed jobs excluded).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import math
@@ -33,11 +32,8 @@ def _wcs_header_text(wcs) -> str:
 
 
 def _iso(mjd: float | None) -> str | None:
-    """MJD as ISO 8601 to the millisecond (MJD 0 = 1858-11-17T00:00; days of 86400 s, no leap second)."""
-    if mjd is None or not math.isfinite(mjd):
-        return None
-    when = dt.datetime(1858, 11, 17) + dt.timedelta(days=float(mjd))
-    return when.isoformat(timespec="milliseconds")
+    """MJD as ISO 8601 UTC to the millisecond, as the candidates' date_obs (schema.iso_utc)."""
+    return schema.iso_utc([mjd])[0]
 
 
 def job_physical(

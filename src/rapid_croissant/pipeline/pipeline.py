@@ -20,13 +20,15 @@ from pathlib import Path
 from rapid_croissant import __version__, formats, io
 from rapid_croissant.config import BuildConfig
 from rapid_croissant.dataset import layout as names
-from rapid_croissant.dataset import ownership
+from rapid_croissant.dataset import ownership, schema
 from rapid_croissant.dataset.layout import SPLITS, Layout
+from rapid_croissant.dataset.physical import PHYSICAL_COLUMNS
 from rapid_croissant.errors import ConfigError, Interrupted, RapidCroissantError
 from rapid_croissant.pipeline import parts, publish, resources, sync
 from rapid_croissant.pipeline.job_task import JobResult, process_job
 from rapid_croissant.pipeline.physical import gather_physical
 from rapid_croissant.pipeline.split_record import assign_fields_and_splits, split_record_text
+from rapid_croissant.writers.astropy_export import write_parquet_with_astropy_meta as write_astropy_parquet
 
 log = logging.getLogger(__name__)
 
@@ -304,15 +306,15 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     }
     writers = {  # staged, then swapped in: the last good tables stay until all of these are written
         names.CANDIDATES_CSV: lambda p: cand.to_csv(p, index=False, na_rep=""),
-        names.CANDIDATES_PARQUET: lambda p: cand.to_parquet(p, index=False),
+        names.CANDIDATES_PARQUET: lambda p: write_astropy_parquet(p, cand, schema.CANDIDATE_SCHEMA),
         **{names.candidates_split_name(split): _split_writer(cand, split) for split in SPLITS},
         names.TRUTH_CSV: lambda p: tru.to_csv(p, index=False, na_rep=""),
-        names.TRUTH_PARQUET: lambda p: tru.to_parquet(p, index=False),
+        names.TRUTH_PARQUET: lambda p: write_astropy_parquet(p, tru, schema.TRUTH_SCHEMA),
         names.JOBS_CSV: lambda p: jobs.to_csv(p, index=False, na_rep=""),
-        names.JOBS_PARQUET: lambda p: jobs.to_parquet(p, index=False),
+        names.JOBS_PARQUET: lambda p: write_astropy_parquet(p, jobs, schema.JOB_SCHEMA),
         names.BUILD_INFO: lambda p: p.write_text(json.dumps(info, indent=1, default=str)),
         names.SPLIT_RECORD: lambda p: p.write_text(record),
-        names.PHYSICAL_PARQUET: lambda p: physical.to_parquet(p, index=False),
+        names.PHYSICAL_PARQUET: lambda p: write_astropy_parquet(p, physical, PHYSICAL_COLUMNS),
     }
     publish.publish(out, writers)
     return len(cand)
@@ -327,4 +329,5 @@ def table_paths(out: Path) -> list[Path]:
 
 
 def _split_writer(cand, split: str):
-    return lambda p: cand[cand["split"] == split].reset_index(drop=True).to_parquet(p, index=False)
+    part = cand[cand["split"] == split].reset_index(drop=True)
+    return lambda p: write_astropy_parquet(p, part, schema.CANDIDATE_SCHEMA)

@@ -1,15 +1,23 @@
-"""Export the dataset tables for astropy users: ``export/<table>.{ecsv,vot,parquet}``, written by astropy.
+"""Tables for astropy users: the dataset's own Parquet files carry astropy's metadata, and
+``export/<table>.{ecsv,vot,parquet}`` are written by astropy.
 
 Each column carries its unit (``DN/s``, ``deg``, ``pix``, ``mag``, ``d``) and description; missing values
 are masked (a null text, integer or boolean becomes a masked entry, never a made-up value; a float keeps NaN,
 as in the dataset's Parquet files). ``Table.read`` opens all three formats, and
 ``SkyCoord(t["ra"], t["dec"])`` works straight away (degrees). The Parquet export uses astropy's own
-convention (table metadata in YAML and a ``<name>.mask`` column for masked columns): the dataset's own
-Parquet files keep their plain schema, which pandas, Hugging Face and mlcroissant read, but astropy's Parquet
-reader cannot represent their null strings.
+convention (table metadata in YAML and a ``<name>.mask`` column for masked columns).
+
+The dataset's own Parquet tables (candidates, per split, truth, jobs, physical) are written by
+:func:`write_parquet_with_astropy_meta`: the same columns and values as ``DataFrame.to_parquet`` (pandas,
+pyarrow, Hugging Face and mlcroissant read them unchanged), plus astropy's schema metadata, so that
+``Table.read`` opens them too. astropy's Parquet reader knows no null text (it fails on one, TypeError, or
+with a length given turns it into the text "None"), so the metadata gives each text column's length and
+declares every column with missing values a MaskedColumn whose mask is stored in the metadata (one byte per
+row, base64, for those columns only): a null comes back masked. An integer column with missing values comes
+back as float64 (what pyarrow gives astropy), its missing entries masked.
 
 The VOTable uses the BINARY2 serialisation (null flags for every type); astropy 8 still reads a null text
-back as "" (only ECSV and the Parquet export keep it masked). DN (data number) is not a VOUnit: VOTable
+back as "" (only ECSV and the Parquet files keep it masked). DN (data number) is not a VOUnit: VOTable
 readers warn (W50) and keep the unit string.
 """
 
@@ -27,7 +35,13 @@ from rapid_croissant.dataset.layout import SPLITS, Layout
 from rapid_croissant.dataset.physical import PHYSICAL_COLUMNS
 from rapid_croissant.errors import RapidCroissantError
 
-__all__ = ["FORMATS", "export_tables", "to_astropy"]
+__all__ = [
+    "FORMATS",
+    "astropy_parquet_metadata",
+    "export_tables",
+    "to_astropy",
+    "write_parquet_with_astropy_meta",
+]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +77,35 @@ def to_astropy(frame: pd.DataFrame, columns: dict[str, schema.Column]):
     from astropy.table import Table
 
     return Table([_column(frame[name], columns.get(name)) for name in frame.columns])
+
+
+def astropy_parquet_metadata(frame: pd.DataFrame, columns: dict[str, schema.Column]) -> dict[str, str]:
+    """astropy's Parquet schema metadata for ``frame``: ``table_meta_yaml`` (units, descriptions, and each
+    column with missing values as a MaskedColumn with its mask) and ``table::len::<name>`` per text column."""
+    from astropy.table import meta, serialize
+    from astropy.utils.data_info import serialize_context_as
+
+    table = to_astropy(frame, columns)
+    with serialize_context_as("parquet"):
+        encoded = serialize.represent_mixins_as_columns(table)
+    for name, parts in encoded.meta.get("__serialized_columns__", {}).items():
+        parts["mask"] = np.ma.getmaskarray(table[name]).copy()  # in the metadata, not a column of the file
+        encoded.remove_column(f"{name}.mask")
+    out = {"table_meta_yaml": "\n".join(meta.get_yaml_from_table(encoded))}
+    for name in table.colnames:
+        if table[name].dtype.kind == "U":
+            out[f"table::len::{name}"] = str(max(1, table[name].dtype.itemsize // 4))
+    return out
+
+
+def write_parquet_with_astropy_meta(path, frame: pd.DataFrame, columns: dict[str, schema.Column]) -> None:
+    """``frame.to_parquet(path, index=False)`` plus astropy's metadata (the values are the same)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    extra = {k.encode(): v.encode() for k, v in astropy_parquet_metadata(frame, columns).items()}
+    pq.write_table(arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **extra}), path)
 
 
 def _tables(layout: Layout) -> dict[str, tuple[Path, dict]]:

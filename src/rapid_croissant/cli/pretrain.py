@@ -56,7 +56,17 @@ import click
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Build workers.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def command(
-    out, work, dataset_dir, n_domains, jobs_per_domain, n_heldout, epochs, seed, num_threads, workers, no_progress
+    out,
+    work,
+    dataset_dir,
+    n_domains,
+    jobs_per_domain,
+    n_heldout,
+    epochs,
+    seed,
+    num_threads,
+    workers,
+    no_progress,
 ):
     """Train the CNN (-a both) reproducibly on a simulated multi-domain set; write weights + model card.
 

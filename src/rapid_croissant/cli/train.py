@@ -30,7 +30,6 @@ def _overrides(ctx: click.Context, values: dict) -> dict:
 def format_training(run, metrics: dict) -> str:
     """What train prints: the run folder, the threshold and the validation metrics it was chosen with."""
     from rapid_croissant.ml.formatting import fmt_number
-
     from rapid_croissant.ml.run import RunFolder
 
     val = metrics["val"]
@@ -93,7 +92,18 @@ def format_training(run, metrics: dict) -> str:
 )
 @click.pass_context
 def command(
-    ctx, dataset_dir, algorithm, model, protocol, epochs, seed, run_root, no_augment, init, device, config_file
+    ctx,
+    dataset_dir,
+    algorithm,
+    model,
+    protocol,
+    epochs,
+    seed,
+    run_root,
+    no_augment,
+    init,
+    device,
+    config_file,
 ):
     """Train on the train split, early-stop and pick the threshold on val (test numbers: `evaluate`)."""
     from rapid_croissant.config import TrainConfig
@@ -101,7 +111,13 @@ def command(
     from rapid_croissant.ml.train import train
 
     given = dict(
-        algorithm=algorithm, model=model, protocol=protocol, epochs=epochs, seed=seed, device=device, init=init
+        algorithm=algorithm,
+        model=model,
+        protocol=protocol,
+        epochs=epochs,
+        seed=seed,
+        device=device,
+        init=init,
     )
     if config_file:  # the file's values, then the options given on the command line
         chosen = _overrides(ctx, {**given, "no_augment": no_augment})

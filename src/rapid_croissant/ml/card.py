@@ -65,19 +65,19 @@ def model_card(s: dict) -> str:
         "",
         "## Model",
         "",
-        f"The project's small CNN (`ml/models.py`: conv blocks {w['widths']} + global average pool, an MLP on "
-        f"the features, {w['n_parameters']} parameters) for candidate set `{w['algorithm']}`: "
+        f"The project's small CNN (`ml/models.py`: conv blocks {w['widths']} + global average pool, an "
+        f"MLP on the features, {w['n_parameters']} parameters) for candidate set `{w['algorithm']}`: "
         f"{w['cutout_size']}x{w['cutout_size']} cutouts of channels {', '.join(w['channels'])}, plus "
         f"{len(w['feature_names'])} per-algorithm features (median/IQR-scaled; the scaling is recomputed on "
         "the train rows of the dataset that fine-tunes it). Best epoch "
         f"{w['best_epoch']} of at most {c['epochs']} (early stopping on validation loss, patience "
-        f"{c['patience']}), seed {c['seed']}, {c['num_threads']} CPU threads, torch deterministic algorithms, "
-        f"torch {w['torch']}.",
+        f"{c['patience']}), seed {c['seed']}, {c['num_threads']} CPU threads, torch deterministic "
+        f"algorithms, torch {w['torch']}.",
         "",
         "## Intended use",
         "",
-        "Initialisation for fine-tuning: `rapid-croissant train -d DATASET` (and `test_croissant_dataset.py`) "
-        "start from these weights by default for `--algorithm both` and fine-tune on the dataset's train "
+        "Initialisation for fine-tuning: `rapid-croissant train -d DATASET` (and "
+        "`test_croissant_dataset.py`) start from these weights by default for `--algorithm both` and fine-tune on the dataset's train "
         "split; `--init scratch` turns this off. Not meant as a classifier of real RAPID data without "
         "fine-tuning on labelled jobs of that data.",
         "",

@@ -170,7 +170,10 @@ def pretrain(cfg: PretrainConfig, *, progress: bool = True) -> dict:
     work, out = Path(cfg.work), Path(cfg.out)
     if cfg.dataset is None:
         groups = plan_groups(
-            n_domains=cfg.n_domains, jobs_per_domain=cfg.jobs_per_domain, n_heldout=cfg.n_heldout, seed=cfg.seed
+            n_domains=cfg.n_domains,
+            jobs_per_domain=cfg.jobs_per_domain,
+            n_heldout=cfg.n_heldout,
+            seed=cfg.seed,
         )
         simulate_groups(work, groups, progress=progress)
         dataset = build_pretrain_dataset(work, workers=cfg.workers, progress=progress)
@@ -189,7 +192,12 @@ def pretrain(cfg: PretrainConfig, *, progress: bool = True) -> dict:
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": cfg.command,
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
-        "weights": {"file": WEIGHTS_NAME, "sha256": sha, "bytes": (out / WEIGHTS_NAME).stat().st_size, **meta},
+        "weights": {
+            "file": WEIGHTS_NAME,
+            "sha256": sha,
+            "bytes": (out / WEIGHTS_NAME).stat().st_size,
+            **meta,
+        },
         "groups": [asdict(g) for g in groups] if groups else None,
         "composition": _composition(tables.candidates, splits, domain, cfg.algorithm),
         "validation": RunFolder(run).metrics()["val"],

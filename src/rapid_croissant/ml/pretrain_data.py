@@ -1,4 +1,4 @@
-"""The simulated multi-domain set a pretrained model learns from: which domains, how many jobs, which held out.
+"""The simulated multi-domain set a pretrained model learns from: domains, job counts, what is held out.
 
 A plan is a list of groups; each group is one simulated domain (``default``, ``A`` or a domain drawn from a
 seed, simulate/domains.py) at one density and era, with two epochs per sky field. The first groups train

@@ -218,7 +218,9 @@ def _early_stopped(
     if start:
         val_loss, val_ap, best = _val_score(model, loaders["val"], y_val, cpu_loss, config, device)
         best_state = copy.deepcopy(model.state_dict())
-        rows.append({"epoch": -1, "train_loss": np.nan, "val_loss": val_loss, "val_ap": val_ap, "seconds": 0.0})
+        rows.append(
+            {"epoch": -1, "train_loss": np.nan, "val_loss": val_loss, "val_ap": val_ap, "seconds": 0.0}
+        )
         log.info("initial weights: val loss %.4f, val AP %.4f", val_loss, val_ap)
     epochs = tqdm(range(config.epochs), desc=f"{config.algorithm} cnn", disable=not progress)
     for epoch in epochs:
@@ -236,7 +238,13 @@ def _early_stopped(
         val_loss, val_ap, current = _val_score(model, loaders["val"], y_val, cpu_loss, config, device)
         seconds = round(time.perf_counter() - t0, 2)
         rows.append(
-            {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_ap": val_ap, "seconds": seconds}
+            {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "val_ap": val_ap,
+                "seconds": seconds,
+            }
         )
         epochs.set_postfix(train_loss=f"{train_loss:.3f}", val_loss=f"{val_loss:.3f}", val_ap=f"{val_ap:.3f}")
         log.info("epoch %d: train loss %.4f, val loss %.4f, val AP %.4f", epoch, train_loss, val_loss, val_ap)

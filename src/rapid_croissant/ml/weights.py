@@ -80,11 +80,15 @@ def load_weights(path: str | Path) -> InitWeights:
 
     path = Path(path)
     if not path.is_file():
-        raise RapidCroissantError(f"{path}: no such weights file (--init takes auto, pretrained, scratch or a file)")
+        raise RapidCroissantError(
+            f"{path}: no such weights file (--init takes auto, pretrained, scratch or a file)"
+        )
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many kinds for a foreign file
-        raise RapidCroissantError(f"{path}: not a readable torch weights file ({type(err).__name__})") from None
+        raise RapidCroissantError(
+            f"{path}: not a readable torch weights file ({type(err).__name__})"
+        ) from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise RapidCroissantError(
             f"{path}: not a rapid-croissant weights file (written by `rapid-croissant pretrain`)"
@@ -137,5 +141,7 @@ def load_into(model, weights: InitWeights) -> None:
             )
     missing = sorted(set(own) - set(weights.state_dict))
     if missing:
-        raise RapidCroissantError(f"{weights.path}: the weights lack layers {missing[:3]}; use --init scratch")
+        raise RapidCroissantError(
+            f"{weights.path}: the weights lack layers {missing[:3]}; use --init scratch"
+        )
     model.load_state_dict(weights.state_dict)

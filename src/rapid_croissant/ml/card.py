@@ -78,8 +78,8 @@ def model_card(s: dict) -> str:
         "",
         "Initialisation for fine-tuning: `rapid-croissant train -d DATASET` (and "
         "`test_croissant_dataset.py`) start from these weights by default for `--algorithm both` and "
-        "fine-tune on the dataset's train split; `--init scratch` turns this off. Not meant as a classifier of real RAPID data without "
-        "fine-tuning on labelled jobs of that data.",
+        "fine-tune on the dataset's train split; `--init scratch` turns this off. Not meant as a "
+        "classifier of real RAPID data without fine-tuning on labelled jobs of that data.",
         "",
         "## Data",
         "",

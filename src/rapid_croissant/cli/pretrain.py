@@ -9,6 +9,13 @@ from pathlib import Path
 import click
 
 
+def _command_line() -> str:
+    """The command as typed (from ``pretrain`` on), for the model card."""
+    argv = sys.argv
+    tail = argv[argv.index("pretrain") + 1 :] if "pretrain" in argv else argv[1:]
+    return shlex.join(["rapid-croissant", "pretrain", *tail])
+
+
 @click.command("pretrain")
 @click.option(
     "-o",
@@ -85,7 +92,7 @@ def command(
         seed=seed,
         num_threads=num_threads,
         workers=workers,
-        command="rapid-croissant pretrain " + shlex.join(sys.argv[2:] if len(sys.argv) > 2 else []),
+        command=_command_line(),
     )
     summary = pretrain(cfg, progress=not no_progress and sys.stderr.isatty())
     click.echo(f"weights: {Path(out) / WEIGHTS_NAME} (sha256 {summary['weights']['sha256']})")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -129,3 +132,13 @@ def test_train_init_from_a_file_and_cli_errors(ml_dataset, tmp_path):
     result = runner.invoke(train_cli.command, [*base, "--init", "scratch"])
     assert result.exit_code == 0, result.output
     assert "initial weights: scratch" in result.output
+
+
+def test_seed_script_default_starts_from_the_shipped_weights(ml_dataset, tmp_path):
+    script = str(Path(__file__).resolve().parents[2] / "test_croissant_dataset.py")
+    args = [sys.executable, script, "-d", str(ml_dataset), "--epochs", "1", "--n-boot", "20"]
+    out = subprocess.run([*args, "--runs", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "initial weights: pretrained cnn_v1" in out.stdout and "roc_auc" in out.stdout
+    help_text = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True).stdout
+    assert "--init" in help_text

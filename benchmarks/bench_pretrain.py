@@ -139,6 +139,7 @@ def main(argv=None) -> int:
         "--domain", default="B", help="Simulated domain of the datasets (never one of pretrain's)."
     )
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--rerun", action="store_true", help="Classify again what the work folder has measured.")
     ap.add_argument("--notes", default="", help="Text written under the table.")
     ap.add_argument("--write", type=Path, default=None, help="Markdown file to put the results section into.")
     args = ap.parse_args(argv)
@@ -155,6 +156,8 @@ def main(argv=None) -> int:
         key = f"{args.domain}: {args.n_jobs} jobs, seed {seed}"
         rows = result["datasets"].setdefault(key, {})
         for name in args.variants:
+            if name in rows and not args.rerun:  # measured before (pretrain_bench.json): kept
+                continue
             rows[name] = classify(args.work, ds, name, VARIANTS[name])
             r = rows[name]
             _log(

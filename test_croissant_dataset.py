@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         "--protocol", choices=("A", "B"), default="A", help="A native, B matched (default: A)"
     )
     parser.add_argument("--epochs", type=int, default=30, help="CNN epochs at most (default: 30)")
+    parser.add_argument(
+        "--init",
+        default="auto",
+        help="CNN start: auto (the shipped pretrained weights for -a both), pretrained, scratch or a weights "
+        "file (default: auto)",
+    )
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
     parser.add_argument("--runs", default="runs", help="folder for the run folder (default: runs)")
     args = parser.parse_args(argv)
@@ -50,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(0)
     try:
         config = TrainConfig(
-            algorithm=args.algorithm, model=args.model, protocol=args.protocol, epochs=args.epochs
+            algorithm=args.algorithm,
+            model=args.model,
+            protocol=args.protocol,
+            epochs=args.epochs,
+            init=args.init,
         )
         print("Dataset composition")
         print(format_composition(composition(args.dataset_dir)))

@@ -233,6 +233,8 @@ class TrainConfig:
     max_precompute_mb: int = 4096  # larger cutout sets are read lazily through CutoutDataset
     val_fallback: bool = True  # validate on held-out train jobs when the val split cannot be used
     device: str = "cpu"  # auto | cpu | cuda | mps (the CNN only; trees always run on the CPU)
+    init: str = "auto"  # CNN start: auto | pretrained | scratch | a weights file (ml/weights.py)
+    finetune_lr: float = 3e-4  # learning rate when starting from pretrained weights
 
     def __post_init__(self):
         choices = {
@@ -253,8 +255,10 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be positive, got {self.lr!r}")
+        if not self.lr > 0 or not self.finetune_lr > 0:
+            raise ConfigError(f"lr and finetune_lr must be positive, got {self.lr!r}, {self.finetune_lr!r}")
+        if not isinstance(self.init, str) or not self.init:
+            raise ConfigError(f"init must be auto, pretrained, scratch or a weights file, got {self.init!r}")
         if not self.weight_decay >= 0:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
         if not isinstance(self.seed, int) or self.seed < 0:

@@ -104,7 +104,7 @@ def test_short_training_beats_majority_baseline_on_built_dataset(built_dataset, 
 
 
 def test_cnn_on_small_fixture_learns_and_is_deterministic(ml_dataset, tmp_path):
-    config = TrainConfig(algorithm="both", model="cnn", epochs=2, batch_size=64, seed=3)
+    config = TrainConfig(algorithm="both", model="cnn", epochs=2, batch_size=64, seed=3, init="scratch")
     runs = [train(ml_dataset, config, run_root=tmp_path / "runs", progress=False) for _ in range(2)]
     assert runs[0] != runs[1]  # two runs in the same second get distinct folders
     scores = [pd.read_parquet(r / "predictions.parquet")["score"].to_numpy() for r in runs]

@@ -7,6 +7,16 @@ import click
 from rapid_croissant.cli.options import dataset_option, device_option
 from rapid_croissant.config import CANDIDATE_SETS, MODELS, PROTOCOLS
 
+#: ``--init``: the CNN's first weights.
+init_option = click.option(
+    "--init",
+    default="auto",
+    show_default=True,
+    metavar="auto|pretrained|scratch|FILE",
+    help="CNN start: the shipped pretrained weights (auto: when there are some for --algorithm, i.e. both), "
+    "random weights (scratch) or a weights file written by `pretrain`. Recorded in the run folder.",
+)
+
 #: Validation numbers printed after training (test numbers belong to `evaluate`).
 _SHOWN = ("roc_auc", "average_precision", "balanced_accuracy", "mcc", "fpr_at_fnr_5pct", "mdr_at_fpr_1pct")
 
@@ -20,9 +30,15 @@ def _overrides(ctx: click.Context, values: dict) -> dict:
 def format_training(run, metrics: dict) -> str:
     """What train prints: the run folder, the threshold and the validation metrics it was chosen with."""
     from rapid_croissant.ml.formatting import fmt_number
+    from rapid_croissant.ml.run import RunFolder
 
     val = metrics["val"]
     lines = [f"run folder: {run}", f"threshold (chosen on val): {metrics['threshold']:.4f}"]
+    init = RunFolder(run).config().get("init_weights") or {}
+    if init.get("sha256"):
+        lines.append(f"initial weights: {init['kind']} {init.get('name')} (sha256 {init['sha256'][:16]}...)")
+    elif init:
+        lines.append(f"initial weights: {init['kind']}")
     lines.append(f"val: {val['n']} candidates ({val['n_pos']} real) in {val['n_jobs']} job(s)")
     lines += [f"  {key:<20} {fmt_number(val.get(key), '.4f')}" for key in _SHOWN]
     return "\n".join(lines)
@@ -65,6 +81,7 @@ def format_training(run, metrics: dict) -> str:
     help="Folder in which the time-stamped run folder is created.",
 )
 @click.option("--no-augment", is_flag=True, help="Train the CNN without random rotations/flips.")
+@init_option
 @device_option
 @click.option(
     "--config",
@@ -75,14 +92,33 @@ def format_training(run, metrics: dict) -> str:
 )
 @click.pass_context
 def command(
-    ctx, dataset_dir, algorithm, model, protocol, epochs, seed, run_root, no_augment, device, config_file
+    ctx,
+    dataset_dir,
+    algorithm,
+    model,
+    protocol,
+    epochs,
+    seed,
+    run_root,
+    no_augment,
+    init,
+    device,
+    config_file,
 ):
     """Train on the train split, early-stop and pick the threshold on val (test numbers: `evaluate`)."""
     from rapid_croissant.config import TrainConfig
     from rapid_croissant.ml.run import RunFolder
     from rapid_croissant.ml.train import train
 
-    given = dict(algorithm=algorithm, model=model, protocol=protocol, epochs=epochs, seed=seed, device=device)
+    given = dict(
+        algorithm=algorithm,
+        model=model,
+        protocol=protocol,
+        epochs=epochs,
+        seed=seed,
+        device=device,
+        init=init,
+    )
     if config_file:  # the file's values, then the options given on the command line
         chosen = _overrides(ctx, {**given, "no_augment": no_augment})
         if "no_augment" in chosen:

@@ -153,19 +153,26 @@ def _raw_features(df: pd.DataFrame, algorithm: str) -> pd.DataFrame:
     return pd.DataFrame(cols, index=df.index)
 
 
-def _fit_stats(raw: pd.DataFrame) -> dict:
+def _fit_stats(raw: pd.DataFrame, names: list[str] | None = None) -> dict:
     """Median and IQR (std when the IQR is 0) of each feature; columns constant or empty on train are
-    dropped."""
+    dropped, unless ``names`` fixes the columns (a pretrained network's layout): then such a column is
+    kept, centred on its value (0 when empty) with scale 1."""
+    fixed = names is not None
+    columns = list(raw.columns) if names is None else list(names)
+    unknown = [n for n in columns if n not in raw.columns]
+    if unknown:
+        raise RapidCroissantError(f"feature layout: columns {unknown[:3]} are not features of this data")
     names, center, scale = [], {}, {}
-    for col in raw.columns:
+    for col in columns:
         values = raw[col].to_numpy(dtype=float)
         values = values[np.isfinite(values)]
-        if values.size == 0:
-            continue
-        if values.min() == values.max():
+        constant = values.size == 0 or values.min() == values.max()
+        if constant and not fixed:
             continue
         if col.endswith("_missing"):  # 0/1 indicators stay 0/1
             q50, spread = 0.0, 1.0
+        elif constant:
+            q50, spread = (float(values[0]) if values.size else 0.0), 1.0
         else:
             q25, q50, q75 = np.percentile(values, [25, 50, 75])
             spread = q75 - q25 if q75 > q25 else float(np.std(values))
@@ -177,16 +184,17 @@ def _fit_stats(raw: pd.DataFrame) -> dict:
 
 
 def feature_matrix(
-    df: pd.DataFrame, *, algorithm: str, stats: dict | None = None
+    df: pd.DataFrame, *, algorithm: str, stats: dict | None = None, names: list[str] | None = None
 ) -> tuple[np.ndarray, list[str], dict]:
-    """float32 feature matrix of ``df`` scaled with ``stats`` (fitted on ``df`` when None: pass train rows).
+    """float32 feature matrix of ``df`` scaled with ``stats`` (fitted on ``df`` when None: pass train rows;
+    ``names`` then fixes the columns and their order, as a pretrained network needs).
 
     Missing values (the algorithm did not detect the candidate, or a failed fit) become 0, the training
     median, and a ``<alg>_missing`` indicator column says which algorithm did not detect it.
     """
     raw = _raw_features(df, algorithm)
     if stats is None:
-        stats = _fit_stats(raw)
+        stats = _fit_stats(raw, names)
     names = list(stats["names"])
     unknown = [n for n in names if n not in raw.columns]
     if unknown:

@@ -47,11 +47,20 @@ class Split:
     y: np.ndarray
 
 
-def _prepare(dataset_dir: Path, config: TrainConfig) -> tuple[dict[str, Split], dict, dict]:
-    """Selected rows, scaled features and targets per split; validation jobs come from train when needed."""
-    tables = load_tables(dataset_dir)
-    check_split_by_job(tables.candidates)
-    selected = select_candidates(tables.candidates, algorithm=config.algorithm, protocol=config.protocol)
+def _prepare(
+    dataset_dir: Path, config: TrainConfig, *, splits: dict | None = None, feature_names: list | None = None
+) -> tuple[dict[str, Split], dict, dict]:
+    """Selected rows, scaled features and targets per split; validation jobs come from train when needed.
+
+    ``splits`` (job -> split) replaces the dataset's split column (jobs it leaves out are not used);
+    ``feature_names`` fixes the feature columns (a pretrained network's layout).
+    """
+    candidates = load_tables(dataset_dir).candidates
+    if splits is not None:
+        candidates = candidates.assign(split=candidates["jid"].astype(str).map(splits).astype("string"))
+        candidates = candidates[candidates["split"].notna().to_numpy(dtype=bool)]
+    check_split_by_job(candidates)
+    selected = select_candidates(candidates, algorithm=config.algorithm, protocol=config.protocol)
     rows = {s: split_rows(selected, s) for s in ("train", "val", "test")}
     info = {"validation": "val split"}
     if not _has_both_classes(rows["val"]) and config.val_fallback:
@@ -66,7 +75,7 @@ def _prepare(dataset_dir: Path, config: TrainConfig) -> tuple[dict[str, Split], 
                 f"{dataset_dir}: the {s} split needs real and bogus {config.algorithm} candidates under "
                 f"protocol {config.protocol}, it has {int(y.sum())} real of {y.size} labelled rows"
             )
-    _, _, stats = feature_matrix(rows["train"], algorithm=config.algorithm)
+    _, _, stats = feature_matrix(rows["train"], algorithm=config.algorithm, names=feature_names)
     parts = {}
     for s, r in rows.items():
         X, _, _ = feature_matrix(r, algorithm=config.algorithm, stats=stats)
@@ -111,8 +120,14 @@ def check_images(dataset_dir: Path, rows: pd.DataFrame) -> None:
         )
 
 
-def _fit_cnn(dataset_dir: Path, parts: dict[str, Split], stats: dict, config: TrainConfig, *, progress: bool):
-    """Weighted BCE (pos_weight = n_neg / n_pos on train), AdamW, early stopping on ``config.monitor``."""
+def _fit_cnn(
+    dataset_dir: Path, parts: dict[str, Split], stats: dict, config: TrainConfig, *, progress: bool, init=None
+):
+    """Weighted BCE (pos_weight = n_neg / n_pos on train), AdamW, early stopping on ``config.monitor``.
+
+    With ``init`` (:class:`~rapid_croissant.ml.weights.InitWeights`) the network starts from those weights,
+    trains at ``config.finetune_lr`` and keeps them unless an epoch improves on their validation score.
+    """
     import torch
     from scipy.special import expit
 
@@ -143,11 +158,15 @@ def _fit_cnn(dataset_dir: Path, parts: dict[str, Split], stats: dict, config: Tr
         }
         n_features = parts["train"].X.shape[1]
         model = build_cnn(in_channels=len(input_channels(config.algorithm)), n_features=n_features)
+        if init is not None:
+            from rapid_croissant.ml.weights import load_into
+
+            load_into(model, init)
         model = _to_device(model, device)
         y_tr = parts["train"].y
         pos_weight = float((y_tr == 0).sum() / max(int(y_tr.sum()), 1))
         history, best_epoch = _early_stopped(
-            model, loaders, parts["val"].y, pos_weight, config, device, progress
+            model, loaders, parts["val"].y, pos_weight, config, device, progress, start=init is not None
         )
         scores = {s: expit(predict_logits(model, loaders[s], device=device)) for s in ("val", "test")}
     finally:
@@ -162,23 +181,47 @@ def _to_device(model, device):
     return model if device.type == "cpu" else model.to(device, memory_format=memory_format(device))
 
 
-def _early_stopped(model, loaders, y_val, pos_weight: float, config: TrainConfig, device, progress: bool):
-    """Train epoch by epoch, keep the best weights on validation; return (history, best epoch)."""
+def _val_score(model, loader, y_val, loss_fn, config: TrainConfig, device) -> tuple[float, float, float]:
+    """(validation loss, validation AP, the early-stopping criterion: higher is better)."""
+    import torch
+    from sklearn.metrics import average_precision_score
+
+    from rapid_croissant.ml.models import predict_logits
+
+    logits = predict_logits(model, loader, device=device)
+    val_loss = loss_fn(torch.from_numpy(logits).float(), torch.tensor(y_val, dtype=torch.float32)).item()
+    val_ap = float(average_precision_score(y_val, logits))
+    return val_loss, val_ap, (-val_loss if config.monitor == "val_loss" else val_ap)
+
+
+def _early_stopped(
+    model, loaders, y_val, pos_weight: float, config: TrainConfig, device, progress: bool, *, start=False
+):
+    """Train epoch by epoch, keep the best weights on validation; return (history, best epoch).
+
+    ``start``: the initial (pretrained) weights compete too, as epoch -1 in the history.
+    """
     import copy
 
     import torch
-    from sklearn.metrics import average_precision_score
     from tqdm.auto import tqdm
 
-    from rapid_croissant.ml.models import predict_logits, train_one_epoch
+    from rapid_croissant.ml.models import train_one_epoch
 
     weight = torch.tensor(pos_weight, dtype=torch.float32, device=device)
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=weight)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    lr = config.finetune_lr if start else config.lr
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed + 1)  # augmentation draws
-    y_val_t = torch.tensor(y_val, dtype=torch.float32)
     cpu_loss = torch.nn.BCEWithLogitsLoss(pos_weight=weight.cpu())
     rows, best, best_state, best_epoch = [], -np.inf, None, -1
+    if start:
+        val_loss, val_ap, best = _val_score(model, loaders["val"], y_val, cpu_loss, config, device)
+        best_state = copy.deepcopy(model.state_dict())
+        rows.append(
+            {"epoch": -1, "train_loss": np.nan, "val_loss": val_loss, "val_ap": val_ap, "seconds": 0.0}
+        )
+        log.info("initial weights: val loss %.4f, val AP %.4f", val_loss, val_ap)
     epochs = tqdm(range(config.epochs), desc=f"{config.algorithm} cnn", disable=not progress)
     for epoch in epochs:
         t0 = time.perf_counter()
@@ -192,9 +235,7 @@ def _early_stopped(model, loaders, y_val, pos_weight: float, config: TrainConfig
             progress=progress,
             device=device,
         )
-        logits = predict_logits(model, loaders["val"], device=device)
-        val_loss = cpu_loss(torch.from_numpy(logits).float(), y_val_t).item()
-        val_ap = float(average_precision_score(y_val, logits))
+        val_loss, val_ap, current = _val_score(model, loaders["val"], y_val, cpu_loss, config, device)
         seconds = round(time.perf_counter() - t0, 2)
         rows.append(
             {
@@ -207,7 +248,6 @@ def _early_stopped(model, loaders, y_val, pos_weight: float, config: TrainConfig
         )
         epochs.set_postfix(train_loss=f"{train_loss:.3f}", val_loss=f"{val_loss:.3f}", val_ap=f"{val_ap:.3f}")
         log.info("epoch %d: train loss %.4f, val loss %.4f, val AP %.4f", epoch, train_loss, val_loss, val_ap)
-        current = -val_loss if config.monitor == "val_loss" else val_ap
         if current > best:
             best, best_state, best_epoch = current, copy.deepcopy(model.state_dict()), epoch
         elif epoch - best_epoch >= config.patience:
@@ -263,11 +303,24 @@ def train(
     *,
     run_root: str | Path = "runs",
     progress: bool | None = None,
+    splits: dict | None = None,
 ) -> Path:
-    """Train ``config.model`` on ``dataset_dir`` and return the new run folder (see the module docstring)."""
+    """Train ``config.model`` on ``dataset_dir`` and return the new run folder (see the module docstring).
+
+    ``config.init`` chooses the CNN's first weights (ml/weights.py); the run's config.json records which
+    (``init_weights``: kind, file and sha256). ``splits`` (job -> split) replaces the dataset's splits.
+    """
+    from rapid_croissant.ml.loader import input_channels
+    from rapid_croissant.ml.weights import check_layout, resolve_init
+
     dataset_dir = Path(dataset_dir).resolve()
     started = time.perf_counter()
-    parts, stats, info = _prepare(dataset_dir, config)
+    kind, init = resolve_init(config.init, algorithm=config.algorithm, model=config.model)
+    names = None
+    if init is not None:
+        check_layout(init, channels=input_channels(config.algorithm), cutout_size=config.cutout_size)
+        names = list(init.meta["feature_names"])
+    parts, stats, info = _prepare(dataset_dir, config, splits=splits, feature_names=names)
     if config.model == "cnn":
         check_images(dataset_dir, pd.concat([p.rows[["jid"]] for p in parts.values()]))
     counts = {s: {"n": int(p.y.size), "n_real": int(p.y.sum())} for s, p in parts.items()}
@@ -276,7 +329,7 @@ def train(
         model, scores, history, extra = _fit_gbt(parts, config)
     else:
         model, scores, history, extra = _fit_cnn(
-            dataset_dir, parts, stats, config, progress=_progress(progress)
+            dataset_dir, parts, stats, config, progress=_progress(progress), init=init
         )
     threshold = choose_threshold(parts["val"].y, scores["val"], rule=config.threshold_rule)
     run = RunFolder.create(run_root, algorithm=config.algorithm, model=config.model)
@@ -289,6 +342,7 @@ def train(
         **info,
         "created": datetime.now().isoformat(timespec="seconds"),
         **extra,
+        "init_weights": init.record(kind) if init is not None else {"kind": kind},
     }
     run.write_json(RunFolder.CONFIG, resolved)
     run.write_json(RunFolder.FEATURE_STATS, stats)

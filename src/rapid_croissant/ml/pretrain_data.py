@@ -1,0 +1,142 @@
+"""The simulated multi-domain set a pretrained model learns from: domains, job counts, what is held out.
+
+A plan is a list of groups; each group is one simulated domain (``default``, ``A`` or a domain drawn from a
+seed, simulate/domains.py) at one density and era, with two epochs per sky field. The first groups train
+(their own val/test splits validate), the last ``n_heldout`` groups are never trained on and give the
+held-out metrics. Domain ``B`` is never part of a plan: it is kept for benchmarks/bench_pretrain.py.
+Every group is simulated into ``WORK/sim/<group>/`` (reused when already complete), its job folders are
+hard-linked into ``WORK/jobs/`` and one dataset is built from them into ``WORK/dataset/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rapid_croissant import formats
+
+__all__ = ["Group", "build_pretrain_dataset", "plan_groups", "simulate_groups"]
+
+log = logging.getLogger(__name__)
+
+PLAN_FILE = "pretrain_plan.json"
+#: Domain seeds of held-out groups start here (training groups use 1, 2, ...): never the same domain.
+HELDOUT_SEED0 = 1001
+EPOCHS_PER_FIELD = 2
+
+
+@dataclass(frozen=True)
+class Group:
+    """One simulated domain of the pretraining set."""
+
+    name: str
+    domain: str | None  # a named domain (default, A) or None for a drawn one
+    domain_seed: int | None
+    density: str
+    era: str
+    first_jid: int
+    n_jobs: int
+    seed: int
+    heldout: bool
+
+    def jids(self) -> list[str]:
+        return [f"jid{self.first_jid + k}" for k in range(self.n_jobs)]
+
+
+def plan_groups(
+    *, n_domains: int = 10, jobs_per_domain: int = 8, n_heldout: int = 2, seed: int = 0
+) -> list[Group]:
+    """Training groups ``default``, ``A``, ``seed1``...; every fourth at RAPID's density; eras alternate;
+    then ``n_heldout`` held-out groups drawn from seeds 1001, 1002... at the simulator's density."""
+    if n_domains < 1 or jobs_per_domain < 2 or n_heldout < 0:
+        raise ValueError("need n_domains >= 1, jobs_per_domain >= 2 and n_heldout >= 0")
+    groups = []
+    for k in range(n_domains + n_heldout):
+        heldout = k >= n_domains
+        named = {0: "default", 1: "A"}.get(k) if not heldout else None
+        dseed = None if named else (HELDOUT_SEED0 + k - n_domains if heldout else k - 1)
+        groups.append(
+            Group(
+                name=named or f"seed{dseed}",
+                domain=named,
+                domain_seed=dseed,
+                density="rapid" if (not heldout and k % 4 == 3) else "sim",
+                era=formats.ERAS[k % 2],
+                first_jid=(80001 + 1000 * (k - n_domains)) if heldout else 10001 + 1000 * k,
+                n_jobs=jobs_per_domain,
+                seed=1000 * seed + (500 + k - n_domains if heldout else k),
+                heldout=heldout,
+            )
+        )
+    return groups
+
+
+def _complete(folder: Path, group: Group) -> bool:
+    done = all((folder / jid).is_dir() for jid in group.jids())
+    return done and (folder / "answer_key" / "simulation.json").is_file()
+
+
+def simulate_groups(work: str | Path, groups: list[Group], *, size: int = 512, progress: bool = True) -> Path:
+    """Simulate every group (reusing complete ones) and hard-link its jobs into ``WORK/jobs``."""
+    from tqdm.auto import tqdm
+
+    from rapid_croissant.simulate.core import simulate_jobs
+
+    work = Path(work)
+    jobs_dir = work / "jobs"
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    for g in tqdm(groups, desc="simulating domains", unit="domain", disable=not progress):
+        out = work / "sim" / g.name
+        if not _complete(out, g):
+            simulate_jobs(
+                out,
+                n=g.n_jobs,
+                size=size,
+                seed=g.seed,
+                era=g.era,
+                domain=g.domain,
+                domain_seed=g.domain_seed,
+                density=g.density,
+                epochs_per_field=EPOCHS_PER_FIELD,
+                first_jid=g.first_jid,
+                progress=False,
+            )
+            log.info("simulated %d jobs of domain %s into %s", g.n_jobs, g.name, out)
+        for jid in g.jids():
+            if not (jobs_dir / jid).exists():
+                shutil.copytree(out / jid, jobs_dir / jid, copy_function=os.link)
+    plan = {"size": size, "epochs_per_field": EPOCHS_PER_FIELD, "groups": [asdict(g) for g in groups]}
+    (work / PLAN_FILE).write_text(json.dumps(plan, indent=1) + "\n")
+    return jobs_dir
+
+
+def build_pretrain_dataset(work: str | Path, *, workers: int = 2, progress: bool = True) -> Path:
+    """Build (or resume) ``WORK/dataset`` from ``WORK/jobs``; a failed job is an error naming it."""
+    from rapid_croissant.config import BuildConfig
+    from rapid_croissant.errors import RapidCroissantError
+    from rapid_croissant.pipeline.pipeline import build_dataset
+
+    work = Path(work)
+    out = work / "dataset"
+    summary = build_dataset(
+        BuildConfig(input_dir=work / "jobs", output_dir=out, workers=workers), progress=progress
+    )
+    if summary.failed:
+        first = summary.failed[0]
+        raise RapidCroissantError(f"{work / 'jobs'}: {len(summary.failed)} job(s) failed, e.g. {first.error}")
+    return out
+
+
+def group_of_jobs(groups: list[Group]) -> dict[str, Group]:
+    """Each planned job's group, by job name."""
+    return {jid: g for g in groups for jid in g.jids()}
+
+
+def load_plan(path: str | Path) -> list[Group]:
+    """The groups recorded in a ``pretrain_plan.json``."""
+    plan = json.loads(Path(path).read_text())
+    return [Group(**g) for g in plan["groups"]]

@@ -47,13 +47,19 @@ class Split:
     y: np.ndarray
 
 
-def _prepare(dataset_dir: Path, config: TrainConfig) -> tuple[dict[str, Split], dict, dict]:
-    """Selected rows, scaled features and targets per split; validation jobs come from train when needed."""
+def _prepare(
+    dataset_dir: Path, config: TrainConfig, splits: dict[str, str] | None = None
+) -> tuple[dict[str, Split], dict, dict]:
+    """Selected rows, scaled features and targets per split; validation jobs come from train when needed.
+    ``splits`` (job -> split, e.g. a cross-validation fold) replaces the dataset's split column."""
     tables = load_tables(dataset_dir)
-    check_split_by_job(tables.candidates)
-    selected = select_candidates(tables.candidates, algorithm=config.algorithm, protocol=config.protocol)
+    candidates = tables.candidates
+    if splits is not None:
+        candidates = candidates.assign(split=candidates["jid"].astype(str).map(splits).astype("string"))
+    check_split_by_job(candidates)
+    selected = select_candidates(candidates, algorithm=config.algorithm, protocol=config.protocol)
     rows = {s: split_rows(selected, s) for s in ("train", "val", "test")}
-    info = {"validation": "val split"}
+    info = {"validation": "val split", **({"splits": "given by the caller"} if splits is not None else {})}
     if not _has_both_classes(rows["val"]) and config.val_fallback:
         rows["train"], rows["val"] = hold_out_jobs(rows["train"], fraction=0.2, seed=config.seed)
         jobs = sorted(rows["val"]["jid"].astype(str).unique())
@@ -263,11 +269,13 @@ def train(
     *,
     run_root: str | Path = "runs",
     progress: bool | None = None,
+    splits: dict[str, str] | None = None,
 ) -> Path:
-    """Train ``config.model`` on ``dataset_dir`` and return the new run folder (see the module docstring)."""
+    """Train ``config.model`` on ``dataset_dir`` and return the new run folder (see the module docstring).
+    ``splits`` (job -> train/val/test) overrides the dataset's splits (``compare --cv``)."""
     dataset_dir = Path(dataset_dir).resolve()
     started = time.perf_counter()
-    parts, stats, info = _prepare(dataset_dir, config)
+    parts, stats, info = _prepare(dataset_dir, config, splits)
     if config.model == "cnn":
         check_images(dataset_dir, pd.concat([p.rows[["jid"]] for p in parts.values()]))
     counts = {s: {"n": int(p.y.size), "n_real": int(p.y.sum())} for s, p in parts.items()}

@@ -17,11 +17,12 @@ from rapid_croissant.ml.metrics import expected_calibration_error
 __all__ = ["METHODS", "apply_calibration", "calibration_summary", "fit_calibration", "reliability"]
 
 METHODS = ("platt", "isotonic", "none")
-_EPS = 1e-6
+#: Scores are clipped only at the ends of float64 so that distinct scores keep distinct logits (ranking).
+_LOW, _HIGH = np.finfo(float).tiny, np.nextafter(1.0, 0.0)
 
 
 def _logit(score) -> np.ndarray:
-    p = np.clip(np.asarray(score, dtype=float), _EPS, 1.0 - _EPS)
+    p = np.clip(np.asarray(score, dtype=float), _LOW, _HIGH)
     return np.log(p) - np.log1p(-p)
 
 
@@ -47,8 +48,9 @@ def apply_calibration(params: dict, score) -> np.ndarray:
     """P(real) of each score under a map from :func:`fit_calibration` (the raw score for ``none``)."""
     score = np.asarray(score, dtype=float)
     if params["method"] == "platt":
-        z = params["a"] * _logit(score) + params["b"]
-        return 1.0 / (1.0 + np.exp(-z))
+        from scipy.special import expit
+
+        return expit(params["a"] * _logit(score) + params["b"])
     if params["method"] == "isotonic":
         return np.interp(score, params["x"], params["y"])
     return np.clip(score, 0.0, 1.0)

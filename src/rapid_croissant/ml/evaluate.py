@@ -215,7 +215,7 @@ def evaluate_run(
     n_boot: int = 1000,
     seed: int = 0,
     plots: bool = True,
-    tta: bool = False,
+    tta: bool = True,
     calibration: str = "platt",
     device: str = "cpu",
 ) -> dict:

@@ -226,6 +226,7 @@ class TrainConfig:
     max_precompute_mb: int = 4096  # larger cutout sets are read lazily through CutoutDataset
     val_fallback: bool = True  # validate on held-out train jobs when the val split cannot be used
     device: str = "cpu"  # auto | cpu | cuda | mps (the CNN only; trees always run on the CPU)
+    cross_features: bool = False  # zogy/sfft: also the other algorithm's features of each candidate
 
     def __post_init__(self):
         choices = {

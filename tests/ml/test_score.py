@@ -146,3 +146,13 @@ def test_tta_needs_an_evaluated_cnn_run(gbt_run, ml_dataset, tmp_path):
         cli, ["score", str(gbt_run), "-d", str(ml_dataset), "-o", str(tmp_path / "x.pq")] + ["--tta"]
     )
     assert out.exit_code == 1 and "needs a CNN run" in out.output and "Traceback" not in out.output
+
+
+def test_cross_features_come_back_from_the_runs_statistics(ml_dataset, tmp_path):
+    config = TrainConfig(algorithm="zogy", model="gbt", cross_features=True)
+    run = train(ml_dataset, config, run_root=tmp_path / "runs", progress=False)
+    names = RunFolder(run).feature_stats()["names"]
+    assert "sfft_snr" in names and "sfft_missing" in names and "zogy_snr" in names
+    table = pd.read_parquet(score_dataset(run, ml_dataset, output=tmp_path / "x.parquet"))
+    pred = RunFolder(run).predictions().merge(table, on="candidate_id", suffixes=("_run", ""))
+    np.testing.assert_allclose(pred["score"], pred["score_run"], rtol=0, atol=1e-12)

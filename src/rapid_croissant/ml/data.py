@@ -176,15 +176,24 @@ def _fit_stats(raw: pd.DataFrame) -> dict:
     return {"method": "median/iqr", "names": names, "center": center, "scale": scale, "clip": _CLIP}
 
 
+def _uses_both(algorithm: str, stats: dict | None, cross: bool) -> bool:
+    """Whether the features come from both algorithms: asked for (``cross``), or fitted that way."""
+    if cross or algorithm == "both":
+        return True
+    return stats is not None and any(not n.startswith(f"{algorithm}_") for n in stats["names"])
+
+
 def feature_matrix(
-    df: pd.DataFrame, *, algorithm: str, stats: dict | None = None
+    df: pd.DataFrame, *, algorithm: str, stats: dict | None = None, cross: bool = False
 ) -> tuple[np.ndarray, list[str], dict]:
     """float32 feature matrix of ``df`` scaled with ``stats`` (fitted on ``df`` when None: pass train rows).
 
     Missing values (the algorithm did not detect the candidate, or a failed fit) become 0, the training
-    median, and a ``<alg>_missing`` indicator column says which algorithm did not detect it.
+    median, and a ``<alg>_missing`` indicator column says which algorithm did not detect it. ``cross``
+    (when fitting) adds the other algorithm's features of the same candidate (both pipelines run on every
+    job, so they exist at prediction time); ``stats`` fitted that way bring them back by themselves.
     """
-    raw = _raw_features(df, algorithm)
+    raw = _raw_features(df, "both" if _uses_both(algorithm, stats, cross) else algorithm)
     if stats is None:
         stats = _fit_stats(raw)
     names = list(stats["names"])

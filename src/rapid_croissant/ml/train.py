@@ -72,7 +72,7 @@ def _prepare(
                 f"{dataset_dir}: the {s} split needs real and bogus {config.algorithm} candidates under "
                 f"protocol {config.protocol}, it has {int(y.sum())} real of {y.size} labelled rows"
             )
-    _, _, stats = feature_matrix(rows["train"], algorithm=config.algorithm)
+    _, _, stats = feature_matrix(rows["train"], algorithm=config.algorithm, cross=config.cross_features)
     parts = {}
     for s, r in rows.items():
         X, _, _ = feature_matrix(r, algorithm=config.algorithm, stats=stats)

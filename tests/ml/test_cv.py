@@ -87,6 +87,12 @@ def test_compare_cv_scores_every_labelled_candidate_once_and_reproducibly(fielde
     again, _ = cross_validate(fielded_dataset, config, 3, run_root=tmp_path / "b")  # reproducible
     first = pd.read_parquet(tmp_path / "a" / result["runs"][0]["out_of_fold"])
     pd.testing.assert_frame_equal(first, again)
+    from rapid_croissant.report.card import results_text
+    from rapid_croissant.report.page import comparison_section
+
+    page, card = comparison_section(result), "\n".join(results_text(result))
+    for text in (page, card):
+        assert "3-fold cross-validation by sky field" in text and "jid2001" in text  # the folds' jobs
     text = (tmp_path / "a" / "comparison.md").read_text()
     assert "3-fold cross-validation by sky field" in text and "## Cross-validation folds" in text
 

@@ -32,7 +32,7 @@ __all__ = ["COMPARED_METRICS", "compare", "format_comparison"]
 log = logging.getLogger(__name__)
 
 #: What the report needs of each run's evaluation, copied into comparison.json.
-_FROM_EVALUATION = ("roc", "completeness", "false_positives", "figure_of_merit", "note")
+_FROM_EVALUATION = ("roc", "completeness", "false_positives", "figure_of_merit", "calibration", "tta", "note")
 
 
 def _check(values, name: str, choices) -> tuple[str, ...]:

@@ -27,7 +27,7 @@ from rapid_croissant.ml.fom import PUBLISHED, completeness_summary, false_positi
 from rapid_croissant.ml.metrics import choose_threshold, group_bootstrap
 from rapid_croissant.ml.run import RunFolder
 
-__all__ = ["MIN_JOBS_FOR_INTERVALS", "candidate_ab_mag", "evaluate_run"]
+__all__ = ["EVALUATED", "MIN_JOBS_FOR_INTERVALS", "candidate_ab_mag", "evaluate_run", "scores_for"]
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +180,12 @@ def _tta_predictions(
     return out
 
 
+def scores_for(run_dir: str | Path, dataset_dir: str | Path, *, tta: bool, device: str = "cpu"):
+    """(val+test predictions, threshold) of a run, dihedral-averaged when ``tta`` (the benchmarks' entry)."""
+    run = RunFolder(run_dir)
+    return _scores(run, run.config(), load_tables(dataset_dir), Path(dataset_dir), tta=tta, device=device)
+
+
 def _scores(run: RunFolder, config: dict, tables: Tables, dataset: Path, *, tta: bool, device: str):
     """(val+test predictions, threshold): the run's own, or dihedral-averaged with a threshold re-chosen on
     val by the run's rule (never on test)."""
@@ -280,7 +286,7 @@ def _plot_run(run: RunFolder, result: dict, scored: pd.DataFrame, dataset: Path)
         if gallery is not None:
             figures["gallery"] = gallery
     if result["calibration"]["reliability_raw"]:
-        figures["reliability"] = plots.reliability_figure(result["calibration"], title)
+        figures["reliability"] = plots.reliability_figure({title: result["calibration"]})
     if result["completeness"]:
         figures["completeness"] = plots.completeness_figure(
             {title: result["completeness"]}, bands="classifier"

@@ -7,6 +7,7 @@ from rapid_croissant.ml.formatting import fmt_interval, fmt_number, markdown_tab
 
 __all__ = [
     "COMPARED_METRICS",
+    "calibration_rows",
     "comparison_markdown",
     "evaluation_sentence",
     "fold_rows",
@@ -115,6 +116,27 @@ def fold_rows(comparison: dict) -> list[dict]:
     return rows
 
 
+def calibration_rows(comparison: dict) -> list[dict]:
+    """Per run: dihedral averaging, the calibration map fitted on val, and the test Brier score and ECE of
+    the raw scores and of the calibrated probabilities."""
+    rows = []
+    for r in comparison["runs"]:
+        c = r.get("calibration")
+        if not c:
+            continue
+        raw, cal = c["test_raw"], c["test_calibrated"]
+        rows.append(
+            {
+                "run (model, protocol, candidates)": f"{r['model']}, {r['protocol']}, {r['algorithm']}",
+                "test-time dihedral averaging": "yes" if r.get("tta") else "no",
+                "calibration (fitted on val)": c["map"]["method"],
+                "Brier raw -> calibrated": f"{fmt_number(raw['brier'])} -> {fmt_number(cal['brier'])}",
+                "ECE raw -> calibrated": f"{fmt_number(raw['ece'])} -> {fmt_number(cal['ece'])}",
+            }
+        )
+    return rows
+
+
 def comparison_markdown(comparison: dict, *, caution: str | None = None) -> str:
     """comparison.md: the per-run table, the paired tables and the figure-of-merit table."""
     lines = ["# Real/bogus classifiers: ZOGY vs SFFT", ""]
@@ -132,6 +154,9 @@ def comparison_markdown(comparison: dict, *, caution: str | None = None) -> str:
         lines += ["", "## RAPID's figure of merit (test jobs)", "", markdown_table(rows), ""]
         lines.append(f"RAPID's values: {comparison.get('published_fom', {}).get('source', '')}.")
         lines.append(comparison.get("fom_note", ""))
+    rows = calibration_rows(comparison)
+    if rows:
+        lines += ["", "## Calibration (test jobs)", "", markdown_table(rows)]
     rows = fold_rows(comparison)
     if rows:
         lines += ["", "## Cross-validation folds", "", markdown_table(rows)]

@@ -103,12 +103,14 @@ def test_cli_compare_cv(fielded_dataset, tmp_path):
         compare_cli.command,
         ["-d", str(fielded_dataset), "--out", str(out), "--models", "gbt", "--algorithms", "zogy"]
         + ["--algorithms", "sfft"]
-        + ["--protocols", "A", "--n-boot", "20", "--cv", "2"],
+        + ["--protocols", "A", "--n-boot", "20", "--cv", "2", "--cross-features"],
     )
     assert res.exit_code == 0, res.output
     assert "2-fold cross-validation" in res.output
     saved = json.loads((out / "comparison.json").read_text())
-    assert saved["evaluation"]["k"] == 2
+    assert saved["evaluation"]["k"] == 2 and saved["cross_features"]
+    fold_run = out / saved["runs"][0]["folds"][0]["run"]
+    assert "sfft_snr" in json.loads((fold_run / "feature_stats.json").read_text())["names"]
     paired = [p for p in saved["paired"] if p["comparison"] == "zogy vs sfft"]
     assert paired and all(p["n_jobs"] == 8 for p in paired)  # paired over every labelled job
     res = CliRunner().invoke(compare_cli.command, ["-d", str(fielded_dataset), "--cv", "1"])

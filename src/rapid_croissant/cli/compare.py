@@ -42,7 +42,12 @@ _SPLIT = click.Choice(("zogy", "sfft", "both"))
     default=None,
     help="Grouped K-fold cross-validation by sky field instead of the dataset's splits (small datasets).",
 )
-def command(dataset_dir, out_dir, models, algorithms, protocols, epochs, n_boot, seed, cv):
+@click.option(
+    "--cross-features",
+    is_flag=True,
+    help="ZOGY/SFFT models also see the other algorithm's features of each candidate.",
+)
+def command(dataset_dir, out_dir, models, algorithms, protocols, epochs, n_boot, seed, cv, cross_features):
     """Train + evaluate each model/protocol/algorithm and write the "which wins" tables."""
     from rapid_croissant.ml.compare import compare
     from rapid_croissant.ml.run import ComparisonFolder
@@ -57,6 +62,7 @@ def command(dataset_dir, out_dir, models, algorithms, protocols, epochs, n_boot,
         epochs=epochs,
         seed=seed,
         cv=cv,
+        cross_features=cross_features,
     )
     folder = ComparisonFolder(out_dir)
     click.echo(folder.markdown.read_text())

@@ -73,6 +73,8 @@ def _run_cv(dataset_dir: Path, config: TrainConfig, out: Path, n_boot: int, k: i
     except RapidCroissantError as err:
         log.warning("%s/%s/%s not cross-validated: %s", config.model, config.protocol, config.algorithm, err)
         return {**entry, "error": str(err)}
+    for fold in folds:  # relative to the comparison folder, like every other run path in it
+        fold["run"] = str(Path(fold["run"]).relative_to(out))
     path = root / "out_of_fold.parquet"
     pooled.to_parquet(path, index=False)
     # each fold has its own threshold; the pooled threshold-free metrics are the ones compared
@@ -142,6 +144,7 @@ def compare(
     seed: int = 0,
     progress: bool | None = None,
     cv: int | None = None,
+    cross_features: bool = False,
 ) -> dict:
     """Train + evaluate every combination, then write ``comparison.json`` and ``comparison.md`` into
     ``out_dir``. With ``cv`` = K, grouped K-fold cross-validation by sky field (ml/cv.py) replaces the
@@ -157,7 +160,14 @@ def compare(
     show = sys.stderr.isatty() if progress is None else progress
     runs = []
     for model, protocol, algorithm in tqdm(combos, desc="compare", disable=not show):
-        config = TrainConfig(algorithm=algorithm, protocol=protocol, model=model, epochs=epochs, seed=seed)
+        config = TrainConfig(
+            algorithm=algorithm,
+            protocol=protocol,
+            model=model,
+            epochs=epochs,
+            seed=seed,
+            cross_features=cross_features,
+        )
         if cv:
             runs.append(_run_cv(dataset_dir, config, out, n_boot, cv))
         else:
@@ -177,6 +187,7 @@ def compare(
                     {"comparison": "cnn vs gbt", "algorithm": algorithm, "protocol": protocol, **row}
                 )
     result = {"dataset_dir": str(dataset_dir), "n_boot": n_boot, "epochs": epochs, "seed": seed}
+    result["cross_features"] = cross_features
     result["evaluation"] = (
         {"kind": "cross-validation", "k": cv, "grouped_by": "sky field", "val_fraction": VAL_FRACTION}
         if cv

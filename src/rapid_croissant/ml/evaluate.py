@@ -6,6 +6,12 @@ Completeness is measured against every truth source of the test jobs, detected o
 A truth source is detected by an algorithm when its truth_id is the ``<alg>_truth_id`` of one of that
 algorithm's candidates in the same job; after the classifier, that candidate must also score >= threshold
 (under protocol B only candidates detected by both algorithms are scored, so that curve is lower).
+
+CNN runs are scored by default as the mean over the 8 rotations/flips of each cutout (ml/tta.py; it raised
+the domain-A validation AUC of every CNN of the transfer benchmark), with the threshold re-chosen on val.
+A calibration map fitted on val (ml/calibration.py) gives P(real) next to each score (evaluated.parquet),
+the test Brier score and ECE before and after, and the reliability diagram; ranking metrics and the
+threshold always use the scores.
 """
 
 from __future__ import annotations

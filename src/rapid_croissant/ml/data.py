@@ -180,7 +180,10 @@ def _uses_both(algorithm: str, stats: dict | None, cross: bool) -> bool:
     """Whether the features come from both algorithms: asked for (``cross``), or fitted that way."""
     if cross or algorithm == "both":
         return True
-    return stats is not None and any(not n.startswith(f"{algorithm}_") for n in stats["names"])
+    if stats is None:
+        return False
+    own = [n.startswith(f"{algorithm}_") for n in stats["names"]]
+    return any(own) and not all(own)  # fitted with cross features (another algorithm's stats stay an error)
 
 
 def feature_matrix(

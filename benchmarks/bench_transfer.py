@@ -9,11 +9,14 @@ and B job folders together (job numbers 1001+ for A, 3001+ for B, 5001+ for B at
 its split columns are rewritten: A's train split trains, A's val and test splits validate (early stopping
 and the threshold), every B job is test. Nothing of B is seen before the test predictions.
 
-Per algorithm (zogy, sfft) and model (gbt, cnn, and their average "ens"): test ROC AUC, average
+Per algorithm (zogy, sfft) and model (gbt; gbtx, trees that also see the other algorithm's features; cnn
+with test-time dihedral averaging, and without; their averages "ens" and "ensx"): test ROC AUC, average
 precision, FPR at FNR 5 % (with 95 % intervals that resample test jobs), and false positives per image
 at 90 % completeness (the threshold that keeps 90 % of the real test candidates; completeness among
 detected reals, per test image). Results go to WORK/transfer.json and, with --write, to a section of
-BENCHMARKS.md between ``<!-- transfer:start -->`` and ``<!-- transfer:end -->``.
+BENCHMARKS.md between ``<!-- transfer:start -->`` and ``<!-- transfer:end -->``. The best model per
+algorithm is chosen on A's validation ROC AUC; B is never consulted for a choice. ``--reuse-runs`` reuses
+finished runs of the same configuration in WORK/runs (the CNN takes most of the time).
 """
 
 from __future__ import annotations
@@ -96,6 +99,16 @@ def _rewrite_splits(ds: Path, test_jobs: set[str]) -> None:
         )
 
 
+def _built_from(ds: Path, jobs_dir: Path) -> bool:
+    """A dataset built earlier from exactly these job folders (and its splits rewritten)."""
+    from rapid_croissant.dataset import layout
+
+    if not (ds / layout.JOBS_PARQUET).is_file():
+        return False
+    jobs = pd.read_parquet(ds / layout.JOBS_PARQUET)
+    return set(jobs["jid"].astype(str)) == {j.name for j in jobs_dir.glob("jid*")}
+
+
 def transfer_dataset(work: Path, train_dir: Path, test_dir: Path, name: str) -> Path:
     from rapid_croissant.config import BuildConfig
     from rapid_croissant.pipeline.pipeline import build_dataset
@@ -104,6 +117,9 @@ def transfer_dataset(work: Path, train_dir: Path, test_dir: Path, name: str) -> 
     jobs_dir.mkdir(parents=True, exist_ok=True)
     _link_jobs(train_dir, jobs_dir)
     test_jobs = set(_link_jobs(test_dir, jobs_dir))
+    if _built_from(ds, jobs_dir):
+        _log(f"{name}: reusing {ds}")
+        return ds
     t0 = time.perf_counter()
     summary = build_dataset(BuildConfig(input_dir=jobs_dir, output_dir=ds, workers=2), progress=False)
     if summary.failed:
@@ -134,28 +150,83 @@ def _summary(test: pd.DataFrame, n_boot: int) -> dict:
     return out
 
 
-def run_models(ds: Path, work: Path, *, models, epochs: int, n_boot: int) -> dict:
-    from rapid_croissant.ml.evaluate import load_run
+#: Bench model name -> (train model, cross_features).
+KINDS = {"gbt": ("gbt", False), "gbtx": ("gbt", True), "cnn": ("cnn", False)}
+#: Averages of two models' scores (the CNN's dihedral-averaged).
+ENSEMBLES = {"ens": ("gbt", "cnn"), "ensx": ("gbtx", "cnn")}
+
+
+def _trained(ds: Path, work: Path, alg: str, name: str, *, epochs: int, reuse: bool) -> Path:
+    """Train one model, or reuse the newest run of the same configuration (``--reuse-runs``)."""
     from rapid_croissant.ml.train import TrainConfig, train
 
+    model, cross = KINDS[name]
+    cfg = TrainConfig(algorithm=alg, model=model, epochs=epochs, seed=0, num_threads=2, cross_features=cross)
+    root = work / "runs" / ds.name
+    if reuse:
+        for run in sorted(root.glob(f"*_{alg}_{model}"), reverse=True):
+            c = json.loads((run / "config.json").read_text())
+            same = c.get("cross_features", False) == cross and c["epochs"] == epochs and c["seed"] == 0
+            if same and (run / "predictions.parquet").is_file():
+                _log(f"{ds.name} {alg}/{name}: reusing {run.name}")
+                return run
+    return train(ds, cfg, run_root=root, progress=False)
+
+
+def _val_test(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    val = frame[frame["split"] == "val"].set_index("candidate_id")
+    return val, frame[frame["split"] == "test"].set_index("candidate_id")
+
+
+def _val_auc(val: pd.DataFrame) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(val["label"], val["score"]))
+
+
+def _calibration(val: pd.DataFrame, test: pd.DataFrame) -> dict:
+    from rapid_croissant.ml.calibration import calibration_summary
+
+    c = calibration_summary(val["label"], val["score"], test["label"], test["score"], method="platt")
+    return {"raw": c["test_raw"], "platt": c["test_calibrated"]}
+
+
+def _scores(ds: Path, work: Path, alg: str, *, models, epochs: int, reuse: bool) -> dict:
+    """name -> (val, test) scores: each model, the CNN with and without dihedral averaging, ensembles."""
+    from rapid_croissant.ml.evaluate import scores_for
+
+    out = {}
+    for name in models:
+        t0 = time.perf_counter()
+        run = _trained(ds, work, alg, name, epochs=epochs, reuse=reuse)
+        if KINDS[name][0] == "cnn":
+            out["cnn (no TTA)"] = _val_test(pd.read_parquet(run / "predictions.parquet"))
+            out[name] = _val_test(scores_for(run, ds, tta=True)[0])
+        else:
+            out[name] = _val_test(pd.read_parquet(run / "predictions.parquet"))
+        _log(f"{ds.name} {alg}/{name}: {time.perf_counter() - t0:.0f} s")
+    for name, (a, b) in ENSEMBLES.items():
+        if a in out and b in out:
+            pair = []
+            for k in range(2):
+                frame = out[a][k][["jid", "label"]].copy()
+                frame["score"] = (out[a][k]["score"] + out[b][k].loc[frame.index, "score"]) / 2
+                pair.append(frame)
+            out[name] = tuple(pair)
+    return out
+
+
+def run_models(ds: Path, work: Path, *, models, epochs: int, n_boot: int, reuse: bool = False) -> dict:
     results = {}
     for alg in ("zogy", "sfft"):
-        tests = {}
-        for model in models:
-            t0 = time.perf_counter()
-            cfg = TrainConfig(algorithm=alg, model=model, epochs=epochs, seed=0, num_threads=2)
-            run = train(ds, cfg, run_root=work / "runs" / ds.name, progress=False)
-            _, _, pred = load_run(run)
-            tests[model] = pred[pred["split"] == "test"].set_index("candidate_id")
-            results[f"{alg}/{model}"] = _summary(tests[model].reset_index(), n_boot)
-            results[f"{alg}/{model}"]["seconds"] = round(time.perf_counter() - t0, 1)
-            _log(f"{ds.name} {alg}/{model}: {_fmt_row(results[f'{alg}/{model}'])}")
-        if len(tests) > 1:
-            first = next(iter(tests.values()))
-            ens = first[["jid", "label"]].copy()
-            ens["score"] = np.mean([t.loc[first.index, "score"].to_numpy() for t in tests.values()], axis=0)
-            results[f"{alg}/ens"] = _summary(ens.reset_index(), n_boot)
-            _log(f"{ds.name} {alg}/ens: {_fmt_row(results[f'{alg}/ens'])}")
+        scores = _scores(ds, work, alg, models=models, epochs=epochs, reuse=reuse)
+        for name, (val, test) in scores.items():
+            r = _summary(test.reset_index(), n_boot)
+            r.update(val_auc=_val_auc(val), calibration=_calibration(val, test))
+            results[f"{alg}/{name}"] = r
+            _log(f"{ds.name} {alg}/{name}: val AUC {r['val_auc']:.4f}; test {_fmt_row(r)}")
+        best = max(scores, key=lambda n: results[f"{alg}/{n}"]["val_auc"])  # chosen on A's val only
+        results[f"{alg}/{best}"]["chosen"] = True
     return results
 
 
@@ -186,7 +257,11 @@ def markdown(result: dict) -> str:
         "",
         "Train: domain A (train split; A's val+test validate). "
         "Test: every job of domain B, never seen before. "
-        "Intervals: 95 % bootstrap over test jobs. `ens` = mean of the tree and CNN scores. "
+        "Intervals: 95 % bootstrap over test jobs. `cnn`: mean over the 8 rotations/flips of each cutout "
+        "(test-time dihedral averaging; `cnn (no TTA)` without). `gbtx`: trees that also see the other "
+        "algorithm's features of the candidate (`cross_features`). `ens`/`ensx` = mean of the gbt/gbtx and "
+        "cnn scores. **(chosen)**: the best A validation ROC AUC per algorithm (B never consulted). "
+        "Brier: on B's test, raw score / Platt-calibrated on A's val. "
         "FP/image at 90 %: bogus test candidates per test image above the score that keeps 90 % of the real "
         "test candidates.",
         "",
@@ -197,13 +272,18 @@ def markdown(result: dict) -> str:
         lines += [
             f"### Test on {title}",
             "",
-            "| algorithm/model | ROC AUC | AP | FPR at FNR 5 % | FP/image at 90 % | real/n |",
+            "| algorithm/model | A val AUC | ROC AUC | AP | FPR at FNR 5 % | FP/image at 90 % | "
+            "Brier raw / Platt | real/n |",
         ]
-        lines += ["|---|---|---|---|---|---|"]
+        lines += ["|---|---|---|---|---|---|---|---|"]
         for key, r in result["tests"][name].items():
+            mark = " **(chosen)**" if r.get("chosen") else ""
+            cal = r.get("calibration")
+            brier = f"{cal['raw']['brier']:.3f} / {cal['platt']['brier']:.3f}" if cal else ""
+            val = f"{r['val_auc']:.4f}" if "val_auc" in r else ""
             lines.append(
-                f"| {key} | {_ci(r['roc_auc'])} | {_ci(r['average_precision'])} | "
-                f"{_ci(r['fpr_at_fnr_5pct'], True)} | {r['fp_per_image_at_90pct']:.2f} | "
+                f"| {key}{mark} | {val} | {_ci(r['roc_auc'])} | {_ci(r['average_precision'])} | "
+                f"{_ci(r['fpr_at_fnr_5pct'], True)} | {r['fp_per_image_at_90pct']:.2f} | {brier} | "
                 f"{r['n_real']}/{r['n']} |"
             )
         lines.append("")
@@ -226,7 +306,10 @@ def main(argv=None) -> int:
     ap.add_argument("--n-train", type=int, default=20)
     ap.add_argument("--n-test", type=int, default=12)
     ap.add_argument("--n-rapid", type=int, default=20)
-    ap.add_argument("--models", nargs="+", default=["gbt", "cnn"], choices=["gbt", "cnn"])
+    ap.add_argument("--models", nargs="+", default=list(KINDS), choices=list(KINDS))
+    ap.add_argument(
+        "--reuse-runs", action="store_true", help="Reuse finished runs of the same configuration."
+    )
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--n-boot", type=int, default=300)
     ap.add_argument("--write", type=Path, default=None, help="Markdown file to put the results section into.")
@@ -243,7 +326,7 @@ def main(argv=None) -> int:
             continue
         ds = transfer_dataset(args.work, train_dir, simulate(args.work, name, n), name)
         result["tests"][name] = run_models(
-            ds, args.work, models=args.models, epochs=args.epochs, n_boot=args.n_boot
+            ds, args.work, models=args.models, epochs=args.epochs, n_boot=args.n_boot, reuse=args.reuse_runs
         )
     result["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     result["minutes"] = result.get("minutes", 0.0) + (time.perf_counter() - t0) / 60.0

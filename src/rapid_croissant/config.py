@@ -235,6 +235,7 @@ class TrainConfig:
     device: str = "cpu"  # auto | cpu | cuda | mps (the CNN only; trees always run on the CPU)
     init: str = "auto"  # CNN start: auto | pretrained | scratch | a weights file (ml/weights.py)
     finetune_lr: float = 3e-4  # learning rate when starting from pretrained weights
+    cross_features: bool = False  # zogy/sfft: also the other algorithm's features of each candidate
 
     def __post_init__(self):
         choices = {

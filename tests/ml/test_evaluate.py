@@ -102,3 +102,27 @@ def test_cnn_without_full_images_is_a_clean_error(features_only, tmp_path):
     )
     assert out.exit_code == 1 and out.output.startswith("error: ") and "Traceback" not in out.output
     assert not any(tmp_path.iterdir())  # no half-made run folder
+
+
+def test_calibration_and_tta_leave_ranking_metrics_and_write_a_reliability_diagram(ml_dataset, tmp_path):
+    config = TrainConfig(algorithm="zogy", model="cnn", epochs=1, batch_size=64, seed=1)
+    run = train(ml_dataset, config, run_root=tmp_path / "runs", progress=False)
+    plain = evaluate_run(run, n_boot=30, tta=False, calibration="isotonic", plots=False)
+    platt = evaluate_run(run, n_boot=30, tta=False, calibration="platt")
+    for m in ("roc_auc", "average_precision", "fpr_at_fnr_5pct"):
+        assert plain["classification"]["metrics"][m] == platt["classification"]["metrics"][m]
+    assert platt["threshold"] == RunFolder(run).metrics()["threshold"]
+    calib = platt["calibration"]
+    assert calib["map"]["method"] == "platt" and calib["n_val"] > 0
+    assert set(calib["test_calibrated"]) == {"brier", "ece"}
+    assert sum(b["n"] for b in calib["reliability_calibrated"]) == platt["classification"]["n"]
+    assert (RunFolder(run).path / "reliability.png").is_file()
+    evaluated = RunFolder(run).path / evaluate_module.EVALUATED
+    tta = evaluate_run(run, n_boot=30, tta=True, plots=False)
+    scores = __import__("pandas").read_parquet(evaluated)
+    raw = RunFolder(run).predictions()
+    assert (
+        tta["tta"] and tta["postprocess"]["tta"] and list(scores["candidate_id"]) == list(raw["candidate_id"])
+    )
+    assert not np.allclose(scores["score"], raw["score"])  # the 8-view mean differs from the plain score
+    assert scores["probability"].between(0, 1).all()

@@ -103,3 +103,56 @@ def test_cnn_scores_match_the_runs_predictions(ml_dataset, tmp_path):
     pred = RunFolder(run).predictions().merge(table, on="candidate_id", suffixes=("_run", ""))
     assert len(pred) == len(RunFolder(run).predictions())
     np.testing.assert_allclose(pred["score"], pred["score_run"], rtol=1e-6, atol=1e-7)
+
+
+def _without_truth(ml_dataset, tmp_path) -> Layout:
+    """A copy with no truth at all: labels -1, no truth table, has_truth False for every job."""
+    layout = _copy(ml_dataset, tmp_path, lambda c: c.assign(label=-1, zogy_label=-1, sfft_label=-1))
+    layout.truth_parquet.unlink()
+    jobs = pd.read_parquet(layout.jobs_parquet)
+    jobs.assign(has_truth=False).to_parquet(layout.jobs_parquet, index=False)
+    return layout
+
+
+def test_cli_evaluate_then_score_without_truth_follows_tta_and_calibration(ml_dataset, tmp_path):
+    config = TrainConfig(algorithm="zogy", model="cnn", epochs=1, batch_size=64, seed=3)
+    run = train(ml_dataset, config, run_root=tmp_path / "runs", progress=False)
+    out = CliRunner().invoke(cli, ["evaluate", str(run), "--n-boot", "20", "--no-plots"])
+    assert out.exit_code == 0, out.output
+    assert "dihedral averaging: on; calibration platt" in out.output
+    post = RunFolder(run).evaluation()["postprocess"]
+    layout = _without_truth(ml_dataset, tmp_path)
+    out = CliRunner().invoke(cli, ["score", str(run), "-d", str(layout.root), "-o", str(tmp_path / "a.pq")])
+    assert out.exit_code == 0, out.output
+    table = pd.read_parquet(tmp_path / "a.pq")
+    assert (table["label"] == -1).all() and f"({len(table)} without truth)" in out.output
+    assert (table["predicted"] == (table["score"] >= post["threshold"])).all()
+    assert table["probability"].between(0, 1).all()
+    assert b'"tta": true' in pq.read_schema(tmp_path / "a.pq").metadata[METADATA_KEY]
+    evaluated = pd.read_parquet(RunFolder(run).path / "evaluated.parquet")
+    both = evaluated.merge(table, on="candidate_id", suffixes=("_eval", ""))
+    assert len(both) == len(evaluated)  # the same 8-view scores and probabilities as evaluate's
+    np.testing.assert_allclose(both["score"], both["score_eval"], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(both["probability"], both["probability_eval"], rtol=0, atol=1e-5)
+    plain = CliRunner().invoke(
+        cli, ["score", str(run), "-d", str(layout.root), "-o", str(tmp_path / "b.pq"), "--no-tta"]
+    )
+    assert plain.exit_code == 0, plain.output
+    assert pd.read_parquet(tmp_path / "b.pq")["probability"].isna().all()  # no map fitted on these scores
+
+
+def test_tta_needs_an_evaluated_cnn_run(gbt_run, ml_dataset, tmp_path):
+    out = CliRunner().invoke(
+        cli, ["score", str(gbt_run), "-d", str(ml_dataset), "-o", str(tmp_path / "x.pq")] + ["--tta"]
+    )
+    assert out.exit_code == 1 and "needs a CNN run" in out.output and "Traceback" not in out.output
+
+
+def test_cross_features_come_back_from_the_runs_statistics(ml_dataset, tmp_path):
+    config = TrainConfig(algorithm="zogy", model="gbt", cross_features=True)
+    run = train(ml_dataset, config, run_root=tmp_path / "runs", progress=False)
+    names = RunFolder(run).feature_stats()["names"]
+    assert "sfft_snr" in names and "sfft_missing" in names and "zogy_snr" in names
+    table = pd.read_parquet(score_dataset(run, ml_dataset, output=tmp_path / "x.parquet"))
+    pred = RunFolder(run).predictions().merge(table, on="candidate_id", suffixes=("_run", ""))
+    np.testing.assert_allclose(pred["score"], pred["score_run"], rtol=0, atol=1e-12)

@@ -63,7 +63,27 @@ def _chromium():
     return shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
 
 
-def test_report_renders_in_a_browser(built_dataset, tmp_path):
+@pytest.fixture(scope="module")
+def compared(built_dataset, tmp_path_factory):
+    """A copy of the dataset with a gbt comparison of ZOGY and SFFT in its comparison/ folder."""
+    from rapid_croissant.ml.compare import compare
+
+    src = tmp_path_factory.mktemp("compared") / "ds"
+    shutil.copytree(built_dataset, src)
+    result = compare(
+        src,
+        out_dir=src / "comparison",
+        models=("gbt",),
+        algorithms=("zogy", "sfft"),
+        protocols=("A",),
+        n_boot=50,
+        progress=False,
+    )
+    return src, result
+
+
+def test_report_renders_in_a_browser(compared, tmp_path):
+    built_dataset = compared[0]
     browser, driver_path = _chromium()
     if not (browser and driver_path):
         pytest.skip(
@@ -101,34 +121,37 @@ def test_report_renders_in_a_browser(built_dataset, tmp_path):
         assert driver.save_screenshot(str(SCREENSHOT_DIR / "report.png"))
     finally:
         driver.quit()
-    assert n_images >= 2 and loaded
+    assert n_images >= 6 and loaded  # gallery, completeness, ROC, classifier, FP and reliability figures
     assert errors == []
 
 
-def test_report_renders_only_the_comparison_even_when_runs_and_dataset_moved(built_dataset, tmp_path):
-    from rapid_croissant.ml.compare import compare
-    from rapid_croissant.ml.tables import fom_rows, run_rows
+def test_report_renders_only_the_comparison_even_when_runs_and_dataset_moved(compared, tmp_path):
+    from rapid_croissant.ml.tables import calibration_rows, fom_rows, run_rows
 
-    src = tmp_path / "ds"
-    shutil.copytree(built_dataset, src)
-    result = compare(
-        src,
-        out_dir=src / "comparison",
-        models=("gbt",),
-        algorithms=("zogy", "sfft"),
-        protocols=("A",),
-        n_boot=50,
-        progress=False,
-    )
+    src, result = compared
     moved = tmp_path / "elsewhere" / "ds"
-    shutil.move(src, moved)
+    shutil.copytree(src, moved)
     shutil.rmtree(moved / "comparison" / "runs")  # the report needs comparison.json, not the run folders
-    page = write_report(moved, output=tmp_path / "report.html").read_text()
-    for title in ("ROC curves", "Completeness after the classifier", "False positives per image"):
+    hidden = src.with_name("hidden")
+    src.rename(hidden)  # the dataset the comparison names is gone while the report is written
+    try:
+        page = write_report(moved, output=tmp_path / "report.html").read_text()
+        card = card_text(moved)
+    finally:
+        hidden.rename(src)
+    for title in (
+        "ROC curves",
+        "Completeness after the classifier",
+        "False positives per image",
+        "Calibration",
+    ):
         assert f"<h2>{title}</h2>" in page
     assert "<h2>RAPID's figure of merit" in page and "24.68" in page and "25.38" in page
     markdown = (moved / "comparison" / "comparison.md").read_text()
-    for row in run_rows(result) + fom_rows(result):  # one table definition, rendered twice
+    assert "Reliability diagrams" in page and len(calibration_rows(result)) == 2
+    assert "## Classifier results" in card and "ZOGY 24.68, SFFT 25.38 mag" in card
+    for row in run_rows(result) + fom_rows(result) + calibration_rows(result):  # one definition, 3 renders
         cells = [html.escape(str(v)) for v in row.values()]
         assert "".join(f"<td>{c}</td>" for c in cells) in page
         assert "| " + " | ".join(str(v) for v in row.values()) + " |" in markdown
+        assert "| " + " | ".join(str(v) for v in row.values()) + " |" in card

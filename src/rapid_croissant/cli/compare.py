@@ -36,7 +36,18 @@ _SPLIT = click.Choice(("zogy", "sfft", "both"))
 )
 @click.option("--n-boot", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-def command(dataset_dir, out_dir, models, algorithms, protocols, epochs, n_boot, seed):
+@click.option(
+    "--cv",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Grouped K-fold cross-validation by sky field instead of the dataset's splits (small datasets).",
+)
+@click.option(
+    "--cross-features",
+    is_flag=True,
+    help="ZOGY/SFFT models also see the other algorithm's features of each candidate.",
+)
+def command(dataset_dir, out_dir, models, algorithms, protocols, epochs, n_boot, seed, cv, cross_features):
     """Train + evaluate each model/protocol/algorithm and write the "which wins" tables."""
     from rapid_croissant.ml.compare import compare
     from rapid_croissant.ml.run import ComparisonFolder
@@ -50,6 +61,8 @@ def command(dataset_dir, out_dir, models, algorithms, protocols, epochs, n_boot,
         n_boot=n_boot,
         epochs=epochs,
         seed=seed,
+        cv=cv,
+        cross_features=cross_features,
     )
     folder = ComparisonFolder(out_dir)
     click.echo(folder.markdown.read_text())

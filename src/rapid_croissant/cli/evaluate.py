@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from rapid_croissant.cli.options import device_option
+
 
 @click.command("evaluate")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
@@ -24,11 +26,34 @@ import click
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-def command(run_dir, dataset_dir, n_boot, seed, no_plots):
+@click.option(
+    "--tta/--no-tta",
+    default=True,
+    show_default=True,
+    help="CNN runs: average the 8 rotations/flips of each cutout and re-choose the threshold on val.",
+)
+@click.option(
+    "--calibration",
+    type=click.Choice(("platt", "isotonic", "none")),
+    default="platt",
+    show_default=True,
+    help="Map from score to P(real), fitted on val (ranking metrics use the scores).",
+)
+@device_option
+def command(run_dir, dataset_dir, n_boot, seed, no_plots, tta, calibration, device):
     """Evaluate RUN_DIR on the test split and write evaluation.json (and plots) into it."""
     from rapid_croissant.ml.evaluate import evaluate_run
 
-    result = evaluate_run(run_dir, dataset_dir, n_boot=n_boot, seed=seed, plots=not no_plots)
+    result = evaluate_run(
+        run_dir,
+        dataset_dir,
+        n_boot=n_boot,
+        seed=seed,
+        plots=not no_plots,
+        tta=tta,
+        calibration=calibration,
+        device=device,
+    )
     click.echo(format_evaluation(result))
     click.echo(f"written: {run_dir}/evaluation.json {' '.join(result.get('plots', []))}")
 
@@ -43,6 +68,14 @@ def format_evaluation(result: dict) -> str:
         f"{cls['n']} test candidates ({cls['n_real']} real) in {cls['n_jobs']} job(s), "
         f"threshold {result['threshold']:.4f}"
     ]
+    calib = result.get("calibration", {})
+    if calib:
+        raw, cal = calib["test_raw"], calib["test_calibrated"]
+        lines.append(
+            f"  dihedral averaging: {'on' if result.get('tta') else 'off'}; calibration "
+            f"{calib['map']['method']} (fitted on val): test Brier {fmt_number(raw['brier'])} -> "
+            f"{fmt_number(cal['brier'])}, ECE {fmt_number(raw['ece'])} -> {fmt_number(cal['ece'])}"
+        )
     if result.get("note"):
         lines.append(f"note: {result['note']}")
     for name, m in cls.get("metrics", {}).items():

@@ -36,7 +36,7 @@ def command(dataset, comparison, output, card):
     with dataset_lock(dataset):  # one writer of the dataset at a time
         written = []
         if card:
-            written.append(write_dataset_card(dataset))
+            written.append(write_dataset_card(dataset, comparison))
             click.echo(f"wrote {written[-1]}")
         written.append(write_report(dataset, comparison=comparison, output=output))
         click.echo(f"wrote {written[-1]}")

@@ -18,6 +18,7 @@ import pandas as pd
 
 from rapid_croissant.config import CANDIDATE_SETS, MODELS, PROTOCOLS, TrainConfig
 from rapid_croissant.errors import RapidCroissantError
+from rapid_croissant.ml.cv import VAL_FRACTION
 from rapid_croissant.ml.data import write_json
 from rapid_croissant.ml.evaluate import MIN_JOBS_FOR_INTERVALS, evaluate_run
 from rapid_croissant.ml.fom import PUBLISHED
@@ -31,7 +32,7 @@ __all__ = ["COMPARED_METRICS", "compare", "format_comparison"]
 log = logging.getLogger(__name__)
 
 #: What the report needs of each run's evaluation, copied into comparison.json.
-_FROM_EVALUATION = ("roc", "completeness", "false_positives", "figure_of_merit", "note")
+_FROM_EVALUATION = ("roc", "completeness", "false_positives", "figure_of_merit", "calibration", "tta", "note")
 
 
 def _check(values, name: str, choices) -> tuple[str, ...]:
@@ -60,7 +61,34 @@ def _run_one(dataset_dir: Path, config: TrainConfig, out: Path, n_boot: int) -> 
     return entry
 
 
+def _run_cv(dataset_dir: Path, config: TrainConfig, out: Path, n_boot: int, k: int) -> dict:
+    """Cross-validated entry: K fold runs, their pooled out-of-fold scores and metrics over all jobs."""
+    from rapid_croissant.ml.cv import cross_validate
+    from rapid_croissant.ml.evaluate import _classification, _roc_points
+
+    entry = {"model": config.model, "protocol": config.protocol, "algorithm": config.algorithm}
+    root = out / "runs" / f"protocol_{config.protocol}" / f"cv_{config.model}_{config.algorithm}"
+    try:
+        pooled, folds = cross_validate(dataset_dir, config, k, run_root=root)
+    except RapidCroissantError as err:
+        log.warning("%s/%s/%s not cross-validated: %s", config.model, config.protocol, config.algorithm, err)
+        return {**entry, "error": str(err)}
+    for fold in folds:  # relative to the comparison folder, like every other run path in it
+        fold["run"] = str(Path(fold["run"]).relative_to(out))
+    path = root / "out_of_fold.parquet"
+    pooled.to_parquet(path, index=False)
+    # each fold has its own threshold; the pooled threshold-free metrics are the ones compared
+    cls = _classification(pooled, 0.5, n_boot=n_boot, seed=config.seed)
+    entry.update(run=str(root.relative_to(out)), out_of_fold=str(path.relative_to(out)), folds=folds)
+    entry.update(n_test=cls["n"], n_test_real=cls["n_real"], n_test_jobs=cls["n_jobs"])
+    entry["metrics"] = {k: cls.get("metrics", {}).get(k, {"value": math.nan}) for k in COMPARED_METRICS}
+    entry["roc"] = _roc_points(pooled)
+    return entry
+
+
 def _test_predictions(entry: dict, out: Path) -> pd.DataFrame:
+    if "out_of_fold" in entry:
+        return pd.read_parquet(out / entry["out_of_fold"])
     return RunFolder(out / entry["run"]).predictions("test")
 
 
@@ -115,9 +143,12 @@ def compare(
     epochs: int = 30,
     seed: int = 0,
     progress: bool | None = None,
+    cv: int | None = None,
+    cross_features: bool = False,
 ) -> dict:
     """Train + evaluate every combination, then write ``comparison.json`` and ``comparison.md`` into
-    ``out_dir``."""
+    ``out_dir``. With ``cv`` = K, grouped K-fold cross-validation by sky field (ml/cv.py) replaces the
+    dataset's splits: the metrics pool the out-of-fold scores of every labelled job."""
     from tqdm.auto import tqdm
 
     models = _check(models, "models", MODELS)
@@ -129,8 +160,18 @@ def compare(
     show = sys.stderr.isatty() if progress is None else progress
     runs = []
     for model, protocol, algorithm in tqdm(combos, desc="compare", disable=not show):
-        config = TrainConfig(algorithm=algorithm, protocol=protocol, model=model, epochs=epochs, seed=seed)
-        runs.append(_run_one(dataset_dir, config, out, n_boot))
+        config = TrainConfig(
+            algorithm=algorithm,
+            protocol=protocol,
+            model=model,
+            epochs=epochs,
+            seed=seed,
+            cross_features=cross_features,
+        )
+        if cv:
+            runs.append(_run_cv(dataset_dir, config, out, n_boot, cv))
+        else:
+            runs.append(_run_one(dataset_dir, config, out, n_boot))
     done = {(r["model"], r["protocol"], r["algorithm"]): r for r in runs if "run" in r}
     pairs = []
     for model, protocol in itertools.product(models, protocols):
@@ -146,6 +187,12 @@ def compare(
                     {"comparison": "cnn vs gbt", "algorithm": algorithm, "protocol": protocol, **row}
                 )
     result = {"dataset_dir": str(dataset_dir), "n_boot": n_boot, "epochs": epochs, "seed": seed}
+    result["cross_features"] = cross_features
+    result["evaluation"] = (
+        {"kind": "cross-validation", "k": cv, "grouped_by": "sky field", "val_fraction": VAL_FRACTION}
+        if cv
+        else {"kind": "test split"}
+    )
     result.update(runs=runs, paired=pairs, published_fom=PUBLISHED)
     result["fom_note"] = (
         "RAPID's FOM is a weighted mean of m_th, m80, m20, m5sigma and m_ph10 at a 0.5 px match radius; "

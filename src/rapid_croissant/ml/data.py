@@ -183,16 +183,33 @@ def _fit_stats(raw: pd.DataFrame, names: list[str] | None = None) -> dict:
     return {"method": "median/iqr", "names": names, "center": center, "scale": scale, "clip": _CLIP}
 
 
+def _uses_both(algorithm: str, stats: dict | None, cross: bool) -> bool:
+    """Whether the features come from both algorithms: asked for (``cross``), or fitted that way."""
+    if cross or algorithm == "both":
+        return True
+    if stats is None:
+        return False
+    own = [n.startswith(f"{algorithm}_") for n in stats["names"]]
+    return any(own) and not all(own)  # fitted with cross features (another algorithm's stats stay an error)
+
+
 def feature_matrix(
-    df: pd.DataFrame, *, algorithm: str, stats: dict | None = None, names: list[str] | None = None
+    df: pd.DataFrame,
+    *,
+    algorithm: str,
+    stats: dict | None = None,
+    names: list[str] | None = None,
+    cross: bool = False,
 ) -> tuple[np.ndarray, list[str], dict]:
     """float32 feature matrix of ``df`` scaled with ``stats`` (fitted on ``df`` when None: pass train rows;
     ``names`` then fixes the columns and their order, as a pretrained network needs).
 
     Missing values (the algorithm did not detect the candidate, or a failed fit) become 0, the training
-    median, and a ``<alg>_missing`` indicator column says which algorithm did not detect it.
+    median, and a ``<alg>_missing`` indicator column says which algorithm did not detect it. ``cross``
+    (when fitting) adds the other algorithm's features of the same candidate (both pipelines run on every
+    job, so they exist at prediction time); ``stats`` fitted that way bring them back by themselves.
     """
-    raw = _raw_features(df, algorithm)
+    raw = _raw_features(df, "both" if _uses_both(algorithm, stats, cross) else algorithm)
     if stats is None:
         stats = _fit_stats(raw, names)
     names = list(stats["names"])

@@ -6,6 +6,12 @@ Completeness is measured against every truth source of the test jobs, detected o
 A truth source is detected by an algorithm when its truth_id is the ``<alg>_truth_id`` of one of that
 algorithm's candidates in the same job; after the classifier, that candidate must also score >= threshold
 (under protocol B only candidates detected by both algorithms are scored, so that curve is lower).
+
+CNN runs are scored by default as the mean over the 8 rotations/flips of each cutout (ml/tta.py; it raised
+the domain-A validation AUC of every CNN of the transfer benchmark), with the threshold re-chosen on val.
+A calibration map fitted on val (ml/calibration.py) gives P(real) next to each score (evaluated.parquet),
+the test Brier score and ECE before and after, and the reliability diagram; ranking metrics and the
+threshold always use the scores.
 """
 
 from __future__ import annotations
@@ -20,15 +26,19 @@ import pandas as pd
 from rapid_croissant import formats
 from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
+from rapid_croissant.errors import RapidCroissantError
+from rapid_croissant.ml.calibration import apply_calibration, calibration_summary
 from rapid_croissant.ml.data import Tables, load_tables, select_candidates
 from rapid_croissant.ml.fom import PUBLISHED, completeness_summary, false_positive_summary
-from rapid_croissant.ml.metrics import group_bootstrap
+from rapid_croissant.ml.metrics import choose_threshold, group_bootstrap
 from rapid_croissant.ml.run import RunFolder
 
-__all__ = ["MIN_JOBS_FOR_INTERVALS", "candidate_ab_mag", "evaluate_run"]
+__all__ = ["EVALUATED", "MIN_JOBS_FOR_INTERVALS", "candidate_ab_mag", "evaluate_run", "scores_for"]
 
 log = logging.getLogger(__name__)
 
+#: Val and test scores as evaluated (dihedral-averaged with --tta) with their calibrated probability.
+EVALUATED = "evaluated.parquet"
 #: Intervals from fewer test jobs than this are reported but flagged as not meaningful.
 MIN_JOBS_FOR_INTERVALS = 5
 
@@ -155,6 +165,61 @@ def _scored_rows(tables: Tables, config: dict, test: pd.DataFrame) -> pd.DataFra
     return scored
 
 
+def _tta_predictions(
+    run: RunFolder, config: dict, tables: Tables, dataset: Path, device: str
+) -> pd.DataFrame:
+    """The run's val and test rows scored again, each the CNN's mean over the 8 dihedral views."""
+    from rapid_croissant.ml.data import feature_matrix
+    from rapid_croissant.ml.score import predict_cnn
+
+    pred = run.predictions()
+    rows = select_candidates(tables.candidates, algorithm=config["algorithm"], protocol=config["protocol"])
+    rows = pred[["candidate_id"]].merge(rows, on="candidate_id", how="left", validate="1:1")
+    if rows["jid"].isna().any():
+        raise RapidCroissantError(
+            f"{dataset}: lacks candidates the run {run.path.name} was validated/tested on"
+        )
+    stats = run.feature_stats()
+    X, _, _ = feature_matrix(rows, algorithm=config["algorithm"], stats=stats)
+    out = pred.copy()
+    out["score"] = predict_cnn(run, config, rows, X, stats, dataset, device=device, tta=True)
+    return out
+
+
+def scores_for(run_dir: str | Path, dataset_dir: str | Path, *, tta: bool, device: str = "cpu"):
+    """(val+test predictions, threshold) of a run, dihedral-averaged when ``tta`` (the benchmarks' entry)."""
+    run = RunFolder(run_dir)
+    return _scores(run, run.config(), load_tables(dataset_dir), Path(dataset_dir), tta=tta, device=device)
+
+
+def _scores(run: RunFolder, config: dict, tables: Tables, dataset: Path, *, tta: bool, device: str):
+    """(val+test predictions, threshold): the run's own, or dihedral-averaged with a threshold re-chosen on
+    val by the run's rule (never on test)."""
+    if not tta:
+        return run.predictions(), float(run.metrics()["threshold"])
+    pred = _tta_predictions(run, config, tables, dataset, device)
+    val = pred[pred["split"] == "val"]
+    rule = config.get("threshold_rule") or "f1"
+    return pred, float(choose_threshold(val["label"].to_numpy(), val["score"].to_numpy(), rule=rule))
+
+
+def _calibrate(run: RunFolder, pred: pd.DataFrame, method: str, tta: bool, threshold: float) -> dict:
+    """Fit the calibration on val, keep calibrated probabilities next to the scores (evaluated.parquet)."""
+    val, test = pred[pred["split"] == "val"], pred[pred["split"] == "test"]
+    summary = calibration_summary(
+        val["label"].to_numpy(),
+        val["score"].to_numpy(),
+        test["label"].to_numpy(),
+        test["score"].to_numpy(),
+        method=method,
+    )
+    out = pred.copy()
+    out["probability"] = apply_calibration(summary["map"], out["score"].to_numpy())
+    out.to_parquet(run.file(EVALUATED), index=False)
+    post = {"tta": tta, "threshold": threshold, "threshold_chosen_on": "val", "calibration": summary["map"]}
+    return summary, post
+
+
 def evaluate_run(
     run_dir: str | Path,
     dataset_dir: str | Path | None = None,
@@ -162,23 +227,39 @@ def evaluate_run(
     n_boot: int = 1000,
     seed: int = 0,
     plots: bool = True,
+    tta: bool = True,
+    calibration: str = "platt",
+    device: str = "cpu",
 ) -> dict:
     """Evaluate a run on its test split, write ``evaluation.json`` (and PNG plots) into the run, return the
-    dict."""
+    dict.
+
+    ``tta`` (CNN runs): score val and test as the mean over the 8 dihedral views and re-choose the threshold
+    on val. ``calibration`` (platt, isotonic, none): a map to P(real) fitted on val; the ranking metrics
+    and the threshold use the scores, never the calibrated probabilities.
+    """
     run = RunFolder(run_dir)
     run.check_trained()
-    config, threshold = run.config(), float(run.metrics()["threshold"])
+    config = run.config()
+    if tta and config["model"] != "cnn":
+        log.info("%s: dihedral averaging applies to CNN runs only; scores unchanged", run.path.name)
+        tta = False
     dataset = Path(dataset_dir or config["dataset_dir"])
     tables = load_tables(dataset)
-    test = run.predictions("test")
+    pred, threshold = _scores(run, config, tables, dataset, tta=tta, device=device)
+    test = pred[pred["split"] == "test"].reset_index(drop=True)
+    calib, post = _calibrate(run, pred, calibration, tta, threshold)
     result = {
         "run": str(run.path),
         **{k: config[k] for k in ("algorithm", "model", "protocol")},
         "threshold": threshold,
         "threshold_rule": config.get("threshold_rule"),
+        "tta": tta,
         "n_boot": n_boot,
         "classification": _classification(test, threshold, n_boot=n_boot, seed=seed),
         "roc": _roc_points(test),
+        "calibration": calib,
+        "postprocess": post,
     }
     n_jobs = result["classification"]["n_jobs"]
     if n_jobs < MIN_JOBS_FOR_INTERVALS:
@@ -210,6 +291,8 @@ def _plot_run(run: RunFolder, result: dict, scored: pd.DataFrame, dataset: Path)
         gallery = _gallery(scored, result["threshold"], result["algorithm"], dataset)
         if gallery is not None:
             figures["gallery"] = gallery
+    if result["calibration"]["reliability_raw"]:
+        figures["reliability"] = plots.reliability_figure({title: result["calibration"]})
     if result["completeness"]:
         figures["completeness"] = plots.completeness_figure(
             {title: result["completeness"]}, bands="classifier"

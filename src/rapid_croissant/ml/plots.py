@@ -23,6 +23,7 @@ __all__ = [
     "data_uri",
     "fp_bars_figure",
     "gallery_figure",
+    "reliability_figure",
     "roc_figure",
     "save",
     "score_histogram",
@@ -150,4 +151,36 @@ def gallery_figure(cutouts: np.ndarray, row_titles, col_titles, suptitle: str, c
                 ax.set_title(col_titles[j], fontsize=8)
         axes[i, 0].set_ylabel(row_titles[i], fontsize=6)
     fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def reliability_figure(panels: dict[str, dict]) -> object:
+    """Reliability diagrams of the test split, one axes per panel title (an evaluation's ``calibration``):
+    fraction real (Wilson interval) against mean probability per bin, raw scores and calibrated
+    probabilities, with the Brier score and ECE of each."""
+    fig, axes = _figure(4.6 * len(panels), 4.2, 1, max(len(panels), 1))
+    for ax, (title, calibration) in zip(axes[0], panels.items(), strict=False):
+        ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=0.8, label="perfect")
+        method = calibration["map"]["method"]
+        for key, name, color in (("raw", "raw score", "tab:grey"), ("calibrated", method, "tab:blue")):
+            rows = calibration[f"reliability_{key}"]
+            if not rows or (key == "calibrated" and method == "none"):
+                continue
+            x = np.array([r["mean_probability"] for r in rows])
+            y = np.array([r["fraction_real"] for r in rows])
+            err = np.array(
+                [
+                    [r["fraction_real"] - r["fraction_low"], r["fraction_high"] - r["fraction_real"]]
+                    for r in rows
+                ]
+            )
+            q = calibration[f"test_{key}"]
+            label = f"{name}: Brier {q['brier']:.3f}, ECE {q['ece']:.3f}"
+            ax.errorbar(
+                x, y, yerr=np.clip(err.T, 0, None), marker="o", ms=4, capsize=2, color=color, label=label
+            )
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), title=title, xlabel="mean predicted probability")
+        ax.set(ylabel="fraction real (95 % Wilson)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
     return fig

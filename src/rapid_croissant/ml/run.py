@@ -39,6 +39,7 @@ class RunFolder:
         "scores": "score_hist.png",
         "gallery": "gallery.png",
         "completeness": "completeness.png",
+        "reliability": "reliability.png",
     }
     #: What a finished training run must hold (the model file is checked by :meth:`model_file`).
     TRAINED = (CONFIG, METRICS, PREDICTIONS, FEATURE_STATS)

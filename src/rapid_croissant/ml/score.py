@@ -3,9 +3,10 @@
 ``score_dataset(run, dataset)`` selects the candidates the run's model can see (its algorithm and protocol,
 whatever their label: data without truth have label -1), checks that the dataset has every feature the
 run was trained on, scores them with the saved model and writes one Parquet table: candidate_id, jid,
-split, label, score and ``predicted`` (1 when score >= the run's threshold, chosen on val). The file
-carries the run and threshold in its Parquet metadata; an existing file is replaced only when an earlier
-``score`` wrote it.
+split, label, score, ``probability`` (calibrated on val by ``evaluate``) and ``predicted`` (1 when
+score >= the run's threshold, chosen on val). With ``tta`` the CNN's score is its mean over the 8 dihedral
+views. The file carries the run and threshold in its Parquet metadata; an existing file is replaced only
+when an earlier ``score`` wrote it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pyarrow.parquet as pq
 
 from rapid_croissant.dataset import open_dataset
 from rapid_croissant.errors import RapidCroissantError
+from rapid_croissant.ml.calibration import apply_calibration
 from rapid_croissant.ml.data import feature_matrix, select_candidates
 from rapid_croissant.ml.run import RunFolder
 
@@ -53,7 +55,8 @@ def _predict_gbt(run: RunFolder, X: np.ndarray) -> np.ndarray:
     return model.predict_proba(X)[:, 1] if len(X) else np.empty(0)
 
 
-def _predict_cnn(run: RunFolder, config: dict, rows, X, stats, dataset_dir: Path, device: str):
+def predict_cnn(run: RunFolder, config: dict, rows, X, stats, dataset_dir: Path, *, device: str, tta: bool):
+    """CNN probabilities of ``rows``; with ``tta`` the mean over the 8 dihedral views (ml/tta.py)."""
     import torch
     from scipy.special import expit
 
@@ -80,6 +83,10 @@ def _predict_cnn(run: RunFolder, config: dict, rows, X, stats, dataset_dir: Path
         batch_size=config["batch_size"],
         max_in_memory_mb=config["max_precompute_mb"],
     )
+    if tta:
+        from rapid_croissant.ml.tta import predict_proba_dihedral
+
+        return predict_proba_dihedral(model, loader, device=target)
     return expit(predict_logits(model, loader, device=target))
 
 
@@ -95,13 +102,43 @@ def _output_path(run: RunFolder, layout, output: str | Path | None) -> Path:
     return path
 
 
+def scoring_setup(run: RunFolder, tta: bool | None) -> tuple[bool, float, dict | None]:
+    """(tta, threshold, calibration map) for scoring with ``run``: follow its evaluation when ``tta`` is None.
+
+    The threshold of dihedral-averaged scores and every calibration map are chosen on val by ``evaluate``
+    (evaluation.json's ``postprocess``); without an evaluation the raw scores use train's threshold.
+    """
+    post = run.evaluation().get("postprocess", {})
+    tta = bool(post.get("tta", False)) if tta is None else bool(tta)
+    if tta and run.config()["model"] != "cnn":
+        raise RapidCroissantError(f"{run.path}: dihedral averaging (--tta) needs a CNN run")
+    if tta and not post.get("tta"):
+        raise RapidCroissantError(
+            f"{run.path}: no threshold for dihedral-averaged scores; "
+            "run `rapid-croissant evaluate --tta` first"
+        )
+    threshold = float(post["threshold"]) if tta else float(run.metrics()["threshold"])
+    calibration = post.get("calibration") if bool(post.get("tta", False)) == tta else None
+    return tta, threshold, calibration
+
+
 def score_dataset(
-    run_dir: str | Path, dataset_dir: str | Path, *, output: str | Path | None = None, device: str = "cpu"
+    run_dir: str | Path,
+    dataset_dir: str | Path,
+    *,
+    output: str | Path | None = None,
+    device: str = "cpu",
+    tta: bool | None = None,
 ) -> Path:
-    """Score the dataset's candidates with the run's model; return the Parquet file written."""
+    """Score the dataset's candidates with the run's model; return the Parquet file written.
+
+    ``tta`` None follows the run's evaluation (dihedral averaging when ``evaluate --tta`` chose it). The
+    ``probability`` column is the calibrated P(real) from the evaluation's map (NaN without one).
+    """
     run = RunFolder(run_dir)
     run.check_trained()
-    config, stats, threshold = run.config(), run.feature_stats(), float(run.metrics()["threshold"])
+    config, stats = run.config(), run.feature_stats()
+    tta, threshold, calibration = scoring_setup(run, tta)
     dataset = open_dataset(dataset_dir)
     path = _output_path(run, dataset.layout, output)
     candidates = dataset.candidates
@@ -113,20 +150,29 @@ def score_dataset(
     if config["model"] == "gbt":
         score = _predict_gbt(run, X)
     else:
-        score = _predict_cnn(run, config, rows, X, stats, dataset.root, device)
+        score = predict_cnn(run, config, rows, X, stats, dataset.root, device=device, tta=tta)
+    score = np.asarray(score, dtype=np.float64)
+    if calibration is None:
+        log.warning("%s: not evaluated with these scores: no calibrated probability (NaN)", run.path.name)
+        probability = np.full(score.shape, np.nan)
+    else:
+        probability = apply_calibration(calibration, score)
     table = pd.DataFrame(
         {
             "candidate_id": rows["candidate_id"].astype(str).to_numpy(),
             "jid": rows["jid"].astype(str).to_numpy(),
             "split": rows["split"].astype(str).to_numpy(),
             "label": rows["target"].to_numpy(np.int64),
-            "score": np.asarray(score, dtype=np.float64),
-            "predicted": (np.asarray(score) >= threshold).astype(np.int8),
+            "score": score,
+            "probability": probability,
+            "predicted": (score >= threshold).astype(np.int8),
         }
     )
     meta = {
         "run": str(run.path),
         "threshold": threshold,
+        "tta": tta,
+        "calibration": (calibration or {"method": "none"})["method"],
         **{k: config[k] for k in ("algorithm", "model", "protocol")},
     }
     arrow = pa.Table.from_pandas(table, preserve_index=False)

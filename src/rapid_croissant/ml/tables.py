@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from rapid_croissant.ml.formatting import fmt_interval, fmt_number, markdown_table
 
-__all__ = ["COMPARED_METRICS", "comparison_markdown", "fom_rows", "paired_rows", "run_rows"]
+__all__ = [
+    "COMPARED_METRICS",
+    "calibration_rows",
+    "comparison_markdown",
+    "evaluation_sentence",
+    "fold_rows",
+    "fom_rows",
+    "paired_rows",
+    "run_rows",
+]
 
 #: Metrics of the comparison tables; the last two are lower-is-better operating points.
 COMPARED_METRICS = ("roc_auc", "average_precision", "fpr_at_fnr_5pct", "mdr_at_fpr_1pct")
@@ -77,12 +86,61 @@ def _published(pub: dict) -> str:
     return " / ".join(fmt_number(pub.get(k), ".2f") for k in ("m80", "m20", "m_th_10")) if pub else ""
 
 
+def evaluation_sentence(comparison: dict) -> str:
+    """How the comparison was evaluated: the test split, or grouped K-fold cross-validation."""
+    n_boot = comparison["n_boot"]
+    ev = comparison.get("evaluation", {})
+    if ev.get("kind") == "cross-validation":
+        return (
+            f"Grouped {ev['k']}-fold cross-validation by sky field: every labelled job is tested once, by "
+            "the run that did not train on its field (validation: whole fields of the other folds). Metrics "
+            f"pool the out-of-fold scores; 95 % intervals from {n_boot} bootstrap resamples of all jobs."
+        )
+    return f"Test split only; 95 % intervals from {n_boot} bootstrap resamples of test jobs."
+
+
+def fold_rows(comparison: dict) -> list[dict]:
+    """Cross-validation: one row per run and fold (test jobs, rows and the fold's val threshold)."""
+    rows = []
+    for r in comparison["runs"]:
+        for f in r.get("folds", []):
+            rows.append(
+                {
+                    "run (model, protocol, candidates)": f"{r['model']}, {r['protocol']}, {r['algorithm']}",
+                    "fold": str(f["fold"]),
+                    "test jobs": ", ".join(f["test_jobs"]),
+                    "test rows": str(f["n_test"]),
+                    "threshold (val)": fmt_number(f["threshold"]),
+                }
+            )
+    return rows
+
+
+def calibration_rows(comparison: dict) -> list[dict]:
+    """Per run: dihedral averaging, the calibration map fitted on val, and the test Brier score and ECE of
+    the raw scores and of the calibrated probabilities."""
+    rows = []
+    for r in comparison["runs"]:
+        c = r.get("calibration")
+        if not c:
+            continue
+        raw, cal = c["test_raw"], c["test_calibrated"]
+        rows.append(
+            {
+                "run (model, protocol, candidates)": f"{r['model']}, {r['protocol']}, {r['algorithm']}",
+                "test-time dihedral averaging": "yes" if r.get("tta") else "no",
+                "calibration (fitted on val)": c["map"]["method"],
+                "Brier raw -> calibrated": f"{fmt_number(raw['brier'])} -> {fmt_number(cal['brier'])}",
+                "ECE raw -> calibrated": f"{fmt_number(raw['ece'])} -> {fmt_number(cal['ece'])}",
+            }
+        )
+    return rows
+
+
 def comparison_markdown(comparison: dict, *, caution: str | None = None) -> str:
     """comparison.md: the per-run table, the paired tables and the figure-of-merit table."""
     lines = ["# Real/bogus classifiers: ZOGY vs SFFT", ""]
-    lines.append(
-        f"Test split only; 95 % intervals from {comparison['n_boot']} bootstrap resamples of test jobs."
-    )
+    lines.append(evaluation_sentence(comparison))
     if caution:
         lines.append(caution)
     lines += ["", markdown_table(run_rows(comparison))]
@@ -96,5 +154,11 @@ def comparison_markdown(comparison: dict, *, caution: str | None = None) -> str:
         lines += ["", "## RAPID's figure of merit (test jobs)", "", markdown_table(rows), ""]
         lines.append(f"RAPID's values: {comparison.get('published_fom', {}).get('source', '')}.")
         lines.append(comparison.get("fom_note", ""))
+    rows = calibration_rows(comparison)
+    if rows:
+        lines += ["", "## Calibration (test jobs)", "", markdown_table(rows)]
+    rows = fold_rows(comparison)
+    if rows:
+        lines += ["", "## Cross-validation folds", "", markdown_table(rows)]
     lines += ["", "Lower is better for fpr_at_fnr_5pct, mdr_at_fpr_1pct and FP / image."]
     return "\n".join(lines) + "\n"

@@ -62,7 +62,7 @@ def _prepare(
     check_split_by_job(candidates)
     selected = select_candidates(candidates, algorithm=config.algorithm, protocol=config.protocol)
     rows = {s: split_rows(selected, s) for s in ("train", "val", "test")}
-    info = {"validation": "val split"}
+    info = {"validation": "val split", **({"splits": "given by the caller"} if splits is not None else {})}
     if not _has_both_classes(rows["val"]) and config.val_fallback:
         rows["train"], rows["val"] = hold_out_jobs(rows["train"], fraction=0.2, seed=config.seed)
         jobs = sorted(rows["val"]["jid"].astype(str).unique())
@@ -75,7 +75,9 @@ def _prepare(
                 f"{dataset_dir}: the {s} split needs real and bogus {config.algorithm} candidates under "
                 f"protocol {config.protocol}, it has {int(y.sum())} real of {y.size} labelled rows"
             )
-    _, _, stats = feature_matrix(rows["train"], algorithm=config.algorithm, names=feature_names)
+    _, _, stats = feature_matrix(
+        rows["train"], algorithm=config.algorithm, names=feature_names, cross=config.cross_features
+    )
     parts = {}
     for s, r in rows.items():
         X, _, _ = feature_matrix(r, algorithm=config.algorithm, stats=stats)

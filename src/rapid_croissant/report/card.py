@@ -114,7 +114,45 @@ print(tuple(image.shape), tuple(features.shape), float(label))
 ```"""
 
 
-def card_text(dataset_dir: Path) -> str:
+def results_text(comparison: dict | None) -> list[str]:
+    """The card's classifier section, rendered from comparison.json (nothing recomputed)."""
+    from rapid_croissant.ml.formatting import markdown_table
+    from rapid_croissant.ml.tables import calibration_rows, evaluation_sentence, fold_rows, fom_rows, run_rows
+
+    lines = ["## Classifier results", ""]
+    if comparison is None:
+        return lines + ["No classifier comparison yet: run `rapid-croissant compare`, then `report`.", ""]
+    lines += [evaluation_sentence(comparison), "", markdown_table(run_rows(comparison)), ""]
+    published = comparison.get("published_fom", {})
+    if fom_rows(comparison):
+        lines += [
+            "RAPID's figure-of-merit quantities per algorithm, at detection and after the classifier "
+            f"(RAPID's published FOM: ZOGY {published.get('zogy', {}).get('fom', 'n/a')}, SFFT "
+            f"{published.get('sfft', {}).get('fom', 'n/a')} mag):",
+            "",
+            markdown_table(fom_rows(comparison)),
+            "",
+        ]
+    for title, rows in (("Calibration", calibration_rows(comparison)), ("Folds", fold_rows(comparison))):
+        if rows:
+            lines += [f"{title}:", "", markdown_table(rows), ""]
+    return lines
+
+
+def _comparison(ds, comparison) -> dict | None:
+    from rapid_croissant.ml.run import ComparisonFolder
+
+    path = (
+        ComparisonFolder.of(comparison).json
+        if comparison
+        else ComparisonFolder(ds.layout.comparison_dir).json
+    )
+    return load_json(path) if path.is_file() else None
+
+
+def card_text(dataset_dir: Path, comparison: str | Path | None = None) -> str:
+    """The card's Markdown; its classifier section comes from ``comparison`` (default: the dataset's
+    comparison/ folder) when compare has run."""
     ds = open_dataset(dataset_dir)
     cand, truth, jobs = ds.candidates, ds.truth, ds.jobs
     info = load_json(ds.layout.build_info)
@@ -198,6 +236,7 @@ def card_text(dataset_dir: Path) -> str:
         "of the difference and S_corr are not preserved; the PSF channel is a resized stamp (use `psfs/`).",
         "- Simulated skies, when built from the simulator, have simple PSFs and no spatial PSF variation.",
         "",
+        *results_text(_comparison(ds, comparison)),
         "## How to load it",
         "",
         LOADING.replace("{train_file}", names.candidates_split_name("train")).replace(
@@ -208,10 +247,10 @@ def card_text(dataset_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def write_dataset_card(dataset_dir: str | Path) -> Path:
+def write_dataset_card(dataset_dir: str | Path, comparison: str | Path | None = None) -> Path:
     root = Path(dataset_dir)
     path = Layout(root).dataset_card
-    write_text(path, card_text(root))
+    write_text(path, card_text(root, comparison))
     return path
 
 

@@ -4,8 +4,9 @@ It renders two things and derives nothing: the dataset's composition (:func:`rap
 and the comparison that ``rapid-croissant compare`` wrote (comparison.json carries each run's metrics, ROC
 points, completeness curves, false positives and figure of merit). Sections: headline, composition, a
 labelled 9-channel cutout gallery, detection completeness, ROC curves (log false-positive axis), completeness
-after the classifiers, false positives per image, RAPID's figure of merit next to its published values, and
-the comparison tables. Without a comparison the classifier sections say how to make one.
+after the classifiers, false positives per image, reliability diagrams with Brier score and ECE, RAPID's
+figure of merit next to its published values, and the comparison tables (with the folds when compare ran
+with ``--cv``). Without a comparison the classifier sections say how to make one.
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ from rapid_croissant.ml import plots
 from rapid_croissant.ml.composition import balance_rows, composition
 from rapid_croissant.ml.formatting import fmt_interval
 from rapid_croissant.ml.run import ComparisonFolder
-from rapid_croissant.ml.tables import PAIRINGS, fom_rows, paired_rows, run_rows
+from rapid_croissant.ml.tables import (
+    PAIRINGS,
+    calibration_rows,
+    evaluation_sentence,
+    fold_rows,
+    fom_rows,
+    paired_rows,
+    run_rows,
+)
 from rapid_croissant.writers.atomic import write_text
 
 __all__ = ["write_report"]
@@ -153,12 +162,38 @@ def fom_section(comparison: dict) -> str:
     )
 
 
+def reliability_section(comparison: dict) -> str:
+    """Reliability diagrams of the protocol-A runs (raw scores and calibrated probabilities, test jobs)."""
+    panels = {
+        f"{r['algorithm']} / {r['model']}": r["calibration"]
+        for r in _finished(comparison)
+        if r.get("calibration", {}).get("reliability_raw")
+    }
+    if not panels:
+        return ""
+    fig = plots.reliability_figure(panels)
+    return _img(plots.data_uri(fig), "Reliability diagrams (calibration fitted on val; test jobs)") + _table(
+        calibration_rows(comparison)
+    )
+
+
 def comparison_section(comparison: dict) -> str:
-    out = "<h2>Comparison (test split, 95 % intervals over test jobs)</h2>" + _table(run_rows(comparison))
+    cv = comparison.get("evaluation", {}).get("kind") == "cross-validation"
+    title = "Comparison (cross-validation, pooled out-of-fold)" if cv else "Comparison (test split)"
+    out = f"<h2>{title}</h2><p>{html.escape(evaluation_sentence(comparison))}</p>"
+    out += _table(run_rows(comparison))
     for kind, _ in PAIRINGS:
         rows = paired_rows(comparison, kind)
         if rows:
             out += f"<h3>Which wins: {html.escape(kind)}</h3>" + _table(rows)
+    folds = fold_rows(comparison)
+    if folds:
+        out += "<h3>Cross-validation folds</h3>" + _table(folds)
+        out += (
+            "<p>Cross-validation pools threshold-free metrics; completeness, false positives per image and "
+            "the figure of merit need one test split (run <code>compare</code> without <code>--cv</code>)."
+            "</p>"
+        )
     return out
 
 
@@ -221,6 +256,7 @@ def write_report(
             ("ROC curves", roc_section(cmp)),
             ("Completeness after the classifier", classifier_completeness_section(cmp)),
             ("False positives per image", fp_section(cmp)),
+            ("Calibration", reliability_section(cmp)),
         ):
             if section:
                 parts += [f"<h2>{title}</h2>", section]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from rapid_croissant.config import BuildConfig
@@ -114,14 +115,14 @@ def test_a_failing_publication_keeps_the_last_good_tables(two_jobs, tmp_path, mo
     out = tmp_path / "ds"
     build(two_jobs, out)
     before = snapshot(out)
-    real = pd.DataFrame.to_parquet
+    real = pq.write_table  # every Parquet table goes through it (pandas' to_parquet too)
 
-    def refuse(self, path, *a, **kw):
-        if "candidates-test" in str(path):
-            raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return real(self, path, *a, **kw)
+    def refuse(table, where, *a, **kw):
+        if "candidates-test" in str(where):
+            raise PermissionError(errno.EACCES, "Permission denied", str(where))
+        return real(table, where, *a, **kw)
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", refuse)
+    monkeypatch.setattr(pq, "write_table", refuse)
     with pytest.raises(
         PublishError, match=r"candidates-test.parquet: could not be written \(Permission denied\)"
     ):

@@ -14,7 +14,8 @@
 
 The per-item DataLoader also gathers each batch at once (``__getitems__``), but its default collate then
 stacks the items again; ``batch_sampler`` (or ``batches``) skips that. In a worker, batches are gathered
-straight into shared memory, so handing them to the main process copies nothing.
+straight into shared memory, so handing them to the main process copies nothing more; still, on page-cached
+data one process is the fastest (fresh shared memory per batch costs more than the gather: BENCHMARKS.md).
 
 Pixels come from ``cutouts/cutouts-<split>.parquet`` (what croissant.json describes). When the
 memory-mapped store ``cutouts/cutouts-<split>.npy`` of the same build is present, it is used instead after
@@ -116,16 +117,20 @@ class RapidCutouts:
         self.features = self.features.to_numpy(dtype=np.float32, na_value=np.nan)
         self.labels = self.candidates["label"].astype("Int64").to_numpy(dtype=np.int64)
         self.channels = schema.CUTOUT_CHANNELS[algorithm]
-        self._channel_index = [schema.CHANNELS.index(c) for c in self.channels]
         self._plane = VALID_PLANES.index(algorithm)
+        self._open_pixels(path, ids, source)
+
+    def _open_pixels(self, path: Path, ids: np.ndarray, source: str) -> None:
+        """The memory-mapped store when allowed and usable, else the Parquet file decoded once."""
         self._store = self._open_store(path, ids) if source != "parquet" else None
         if self._store is None and source == "store":
-            raise RapidCroissantError(f"{self.layout.cutouts(split)}: no usable memory-mapped store")
-        self._every = self._channel_index == list(range(len(schema.CHANNELS)))
+            raise RapidCroissantError(f"{self.layout.cutouts(self.split)}: no usable memory-mapped store")
         self._table = self._valid = None
         if self._store is None:
             self._table = read_cutout_parquet(path)
             self._valid = self._table.valid[:, self._plane].astype(np.float32)  # unpacked once
+            self._channel_index = [schema.CHANNELS.index(c) for c in self.channels]
+            self._every = self._channel_index == list(range(len(schema.CHANNELS)))
         else:  # plain ndarray views of the memory maps: one fancy-index gather per batch
             self._mmap, self._packed = np.asarray(self._store.cutouts), np.asarray(self._store.valid)
             self._scale = np.float32(self._store.meta["scale"])

@@ -137,7 +137,8 @@ def markdown(result: dict) -> str:
     for key, rows in result["datasets"].items():
         for r in rows.values():
             lines.append(
-                f"| {key} | `{r['command']}` | {r['init']} | {_ci(r['roc_auc'])} | "
+                f"| {key} | `{r['command']}` | {'(trees)' if '--model gbt' in r['command'] else r['init']} | "
+                f"{_ci(r['roc_auc'])} | "
                 f"{_ci(r['average_precision'])} | {_ci(r['fpr_at_fnr_5pct'], True)} | "
                 f"{r['n_real']}/{r['n']} ({r['n_jobs']}) |"
             )

@@ -59,9 +59,33 @@ def prepare(work: Path, n: int, seed: int, domain: str) -> Path:
     return ds
 
 
+def _runs(work: Path, ds_name: str, name: str) -> Path:
+    return work / "runs" / ds_name / name.replace(" ", "_").replace("-", "").replace("(", "").replace(")", "")
+
+
+def pooled(work: Path, datasets: list[str], name: str, n_boot: int = 1000) -> dict:
+    """Test metrics of one variant over the test jobs of several datasets together (job bootstrap)."""
+    import numpy as np
+    import pandas as pd
+
+    from rapid_croissant.ml.metrics import group_bootstrap
+
+    parts = []
+    for ds_name in datasets:
+        run = sorted(p for p in _runs(work, ds_name, name).iterdir() if p.is_dir())[-1]
+        pred = pd.read_parquet(run / "predictions.parquet")
+        pred = pred[pred["split"] == "test"]
+        parts.append(pred.assign(jid=ds_name + "/" + pred["jid"].astype(str)))
+    test = pd.concat(parts, ignore_index=True)
+    y, s = test["label"].to_numpy(np.int64), test["score"].to_numpy(float)
+    boot = group_bootstrap(y, s, test["jid"].to_numpy(str), n_boot=n_boot, seed=0, threshold=0.5)
+    out = {m: boot[m] for m in ("roc_auc", "average_precision", "fpr_at_fnr_5pct")}
+    return {**out, "n": int(y.size), "n_real": int(y.sum()), "n_jobs": int(test["jid"].nunique())}
+
+
 def classify(work: Path, ds: Path, name: str, extra: list[str]) -> dict:
     """The seed's command on ``ds`` (plus ``extra``); the test metrics of its run's evaluation.json."""
-    runs = work / "runs" / ds.name / name.replace(" ", "_").replace("-", "").replace("(", "").replace(")", "")
+    runs = _runs(work, ds.name, name)
     cmd = [sys.executable, "test_croissant_dataset.py", "-d", str(ds), "-a", "both", "--runs", str(runs)]
     t0 = time.perf_counter()
     _run([*cmd, *extra], work / f"{ds.name}_{runs.name}.log")
@@ -113,10 +137,25 @@ def markdown(result: dict) -> str:
     for key, rows in result["datasets"].items():
         for r in rows.values():
             lines.append(
-                f"| {key} | `{r['command']}` | {r['init']} | {_ci(r['roc_auc'])} | "
+                f"| {key} | `{r['command']}` | {'(trees)' if '--model gbt' in r['command'] else r['init']} | "
+                f"{_ci(r['roc_auc'])} | "
                 f"{_ci(r['average_precision'])} | {_ci(r['fpr_at_fnr_5pct'], True)} | "
                 f"{r['n_real']}/{r['n']} ({r['n_jobs']}) |"
             )
+    if result.get("pooled"):
+        lines += [
+            "",
+            "All test jobs of these datasets together (each variant's scores as above, one job bootstrap):",
+            "",
+            "| datasets | variant | ROC AUC | AP | FPR at FNR 5 % | real/n (test jobs) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for key, rows in result["pooled"].items():
+            for name, r in rows.items():
+                lines.append(
+                    f"| {key} | {name} | {_ci(r['roc_auc'])} | {_ci(r['average_precision'])} | "
+                    f"{_ci(r['fpr_at_fnr_5pct'], True)} | {r['n_real']}/{r['n']} ({r['n_jobs']}) |"
+                )
     lines += ["", result.get("notes", ""), END]
     return "\n".join(lines) + "\n"
 
@@ -164,6 +203,10 @@ def main(argv=None) -> int:
                 f"{key} {name}: ROC AUC {_ci(r['roc_auc'])} ({r['n_real']}/{r['n']}, {r['n_jobs']} test jobs)"
             )
         saved.write_text(json.dumps(result, indent=1, default=float))
+    names = [f"ds_{args.domain}_{args.n_jobs}_{seed}" for seed in args.sim_seeds]
+    if len(names) > 1:
+        key = f"{args.domain}: {args.n_jobs} jobs, seeds {' '.join(map(str, args.sim_seeds))}"
+        result.setdefault("pooled", {})[key] = {n: pooled(args.work, names, n) for n in args.variants}
     result["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     result["load"] = " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
     result["weights_sha256"] = sha256_of(shipped_path("both"))

@@ -57,7 +57,7 @@ def test_job_splits_hold_out_whole_domains():
 
 def _run(ds, out, work, seed=0):
     cfg = PretrainConfig(out=out, work=work, dataset=ds, epochs=2, seed=seed, n_boot=50, command="test")
-    return pretrain(cfg, progress=False)
+    return pretrain(cfg)
 
 
 def test_pretrain_is_reproducible_and_writes_weights_and_card(ml_dataset, tmp_path):

@@ -2,11 +2,72 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
 import click
+
+log = logging.getLogger(__name__)
+
+
+def _complete(folder: Path, group) -> bool:
+    done = all((folder / jid).is_dir() for jid in group.jids())
+    return done and (folder / "answer_key" / "simulation.json").is_file()
+
+
+def simulate_groups(work: str | Path, groups: list, *, size: int = 512, progress: bool = True) -> Path:
+    """Simulate every group (reusing complete ones) and hard-link its jobs into ``WORK/jobs``."""
+    from tqdm.auto import tqdm
+
+    from rapid_croissant.ml.pretrain_data import EPOCHS_PER_FIELD, write_plan
+    from rapid_croissant.simulate.core import simulate_jobs
+
+    work = Path(work)
+    jobs_dir = work / "jobs"
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    for g in tqdm(groups, desc="simulating domains", unit="domain", disable=not progress):
+        out = work / "sim" / g.name
+        if not _complete(out, g):
+            simulate_jobs(
+                out,
+                n=g.n_jobs,
+                size=size,
+                seed=g.seed,
+                era=g.era,
+                domain=g.domain,
+                domain_seed=g.domain_seed,
+                density=g.density,
+                epochs_per_field=EPOCHS_PER_FIELD,
+                first_jid=g.first_jid,
+                progress=False,
+            )
+            log.info("simulated %d jobs of domain %s into %s", g.n_jobs, g.name, out)
+        for jid in g.jids():
+            if not (jobs_dir / jid).exists():
+                shutil.copytree(out / jid, jobs_dir / jid, copy_function=os.link)
+    write_plan(work, groups, size=size)
+    return jobs_dir
+
+
+def build_pretrain_dataset(work: str | Path, *, workers: int = 2, progress: bool = True) -> Path:
+    """Build (or resume) ``WORK/dataset`` from ``WORK/jobs``; a failed job is an error naming it."""
+    from rapid_croissant.config import BuildConfig
+    from rapid_croissant.errors import RapidCroissantError
+    from rapid_croissant.pipeline.pipeline import build_dataset
+
+    work = Path(work)
+    out = work / "dataset"
+    summary = build_dataset(
+        BuildConfig(input_dir=work / "jobs", output_dir=out, workers=workers), progress=progress
+    )
+    if summary.failed:
+        first = summary.failed[0]
+        raise RapidCroissantError(f"{work / 'jobs'}: {len(summary.failed)} job(s) failed, e.g. {first.error}")
+    return out
 
 
 def _command_line() -> str:
@@ -80,11 +141,23 @@ def command(
     Simulated data only; the weights are meant as the starting point of `train` (fine-tuning).
     """
     from rapid_croissant.ml.pretrain import CARD_NAME, WEIGHTS_NAME, PretrainConfig, pretrain
+    from rapid_croissant.ml.pretrain_data import PLAN_FILE, load_plan, plan_groups
 
+    progress = not no_progress and sys.stderr.isatty()
+    if dataset_dir is None:
+        groups = plan_groups(
+            n_domains=n_domains, jobs_per_domain=jobs_per_domain, n_heldout=n_heldout, seed=seed
+        )
+        simulate_groups(work, groups, progress=progress)
+        dataset = build_pretrain_dataset(work, workers=workers, progress=progress)
+    else:
+        dataset = Path(dataset_dir)
+        plan = dataset.parent / PLAN_FILE
+        groups = load_plan(plan) if plan.is_file() else None
     cfg = PretrainConfig(
         out=Path(out),
         work=Path(work),
-        dataset=Path(dataset_dir) if dataset_dir else None,
+        dataset=dataset,
         n_domains=n_domains,
         jobs_per_domain=jobs_per_domain,
         n_heldout=n_heldout,
@@ -94,7 +167,7 @@ def command(
         workers=workers,
         command=_command_line(),
     )
-    summary = pretrain(cfg, progress=not no_progress and sys.stderr.isatty())
+    summary = pretrain(cfg, groups)
     click.echo(f"weights: {Path(out) / WEIGHTS_NAME} (sha256 {summary['weights']['sha256']})")
     click.echo(f"model card: {Path(out) / CARD_NAME}")
     for name, m in summary["held_out"].items():

@@ -1,6 +1,7 @@
 """``pretrain``: train the CNN reproducibly on a simulated set of many domains; write weights + a model card.
 
-The set comes from ml/pretrain_data.py (or a dataset built beforehand, ``-d``). Training domains give the
+The set is planned by ml/pretrain_data.py and simulated and built by cli/pretrain.py (or is a dataset
+built beforehand, ``-d``). Training domains give the
 train split (their own val and test splits validate: early stopping and the threshold); held-out domains
 are never seen in training and give the card's metrics with 95 % intervals that resample held-out jobs.
 Training is seeded, uses a fixed number of CPU threads and torch's deterministic algorithms, so a seed
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rapid_croissant.ml.pretrain_data import Group, group_of_jobs, load_plan
+from rapid_croissant.ml.pretrain_data import Group, group_of_jobs
 
 __all__ = ["PretrainConfig", "pretrain"]
 
@@ -151,36 +152,20 @@ def _weights_meta(run: Path, cfg: PretrainConfig) -> dict:
     }
 
 
-def pretrain(cfg: PretrainConfig, *, progress: bool = True) -> dict:
-    """Simulate and build (or take ``cfg.dataset``), train, and write the weights, their sha256, the
-    metrics and the model card into ``cfg.out``; returns the summary written to pretrain_metrics.json."""
+def pretrain(cfg: PretrainConfig, groups: list[Group] | None = None) -> dict:
+    """Train on ``cfg.dataset`` (held out: the ``groups`` marked so, or without groups the dataset's test
+    split) and write the weights, their sha256, the metrics and the model card into ``cfg.out``; returns
+    the summary written to pretrain_metrics.json. cli/pretrain.py simulates and builds the dataset."""
     import torch
 
     from rapid_croissant.dataset import open_dataset
     from rapid_croissant.ml.card import model_card
-    from rapid_croissant.ml.pretrain_data import (
-        PLAN_FILE,
-        build_pretrain_dataset,
-        plan_groups,
-        simulate_groups,
-    )
     from rapid_croissant.ml.run import RunFolder
     from rapid_croissant.ml.weights import save_weights
 
-    work, out = Path(cfg.work), Path(cfg.out)
     if cfg.dataset is None:
-        groups = plan_groups(
-            n_domains=cfg.n_domains,
-            jobs_per_domain=cfg.jobs_per_domain,
-            n_heldout=cfg.n_heldout,
-            seed=cfg.seed,
-        )
-        simulate_groups(work, groups, progress=progress)
-        dataset = build_pretrain_dataset(work, workers=cfg.workers, progress=progress)
-    else:
-        dataset = Path(cfg.dataset)
-        plan = dataset.parent / PLAN_FILE
-        groups = load_plan(plan) if plan.is_file() else None
+        raise ValueError("cfg.dataset: pretrain needs a built dataset")
+    dataset, out = Path(cfg.dataset), Path(cfg.out)
     tables = open_dataset(dataset).tables
     splits, domain = job_splits(tables.jobs, groups)
     run = _train(cfg, dataset, splits)

@@ -4,22 +4,29 @@ A plan is a list of groups; each group is one simulated domain (``default``, ``A
 seed, simulate/domains.py) at one density and era, with two epochs per sky field. The first groups train
 (their own val/test splits validate), the last ``n_heldout`` groups are never trained on and give the
 held-out metrics. Domain ``B`` is never part of a plan: it is kept for benchmarks/bench_pretrain.py.
-Every group is simulated into ``WORK/sim/<group>/`` (reused when already complete), its job folders are
-hard-linked into ``WORK/jobs/`` and one dataset is built from them into ``WORK/dataset/``.
+``rapid-croissant pretrain`` (cli/pretrain.py, the layer that may combine simulate, build and ml) simulates
+every group into ``WORK/sim/<group>/`` (reused when already complete), hard-links its job folders into
+``WORK/jobs/`` and builds one dataset from them into ``WORK/dataset/``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rapid_croissant import formats
 
-__all__ = ["Group", "build_pretrain_dataset", "plan_groups", "simulate_groups"]
+__all__ = [
+    "EPOCHS_PER_FIELD",
+    "PLAN_FILE",
+    "Group",
+    "group_of_jobs",
+    "load_plan",
+    "plan_groups",
+    "write_plan",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,60 +82,12 @@ def plan_groups(
     return groups
 
 
-def _complete(folder: Path, group: Group) -> bool:
-    done = all((folder / jid).is_dir() for jid in group.jids())
-    return done and (folder / "answer_key" / "simulation.json").is_file()
-
-
-def simulate_groups(work: str | Path, groups: list[Group], *, size: int = 512, progress: bool = True) -> Path:
-    """Simulate every group (reusing complete ones) and hard-link its jobs into ``WORK/jobs``."""
-    from tqdm.auto import tqdm
-
-    from rapid_croissant.simulate.core import simulate_jobs
-
-    work = Path(work)
-    jobs_dir = work / "jobs"
-    jobs_dir.mkdir(parents=True, exist_ok=True)
-    for g in tqdm(groups, desc="simulating domains", unit="domain", disable=not progress):
-        out = work / "sim" / g.name
-        if not _complete(out, g):
-            simulate_jobs(
-                out,
-                n=g.n_jobs,
-                size=size,
-                seed=g.seed,
-                era=g.era,
-                domain=g.domain,
-                domain_seed=g.domain_seed,
-                density=g.density,
-                epochs_per_field=EPOCHS_PER_FIELD,
-                first_jid=g.first_jid,
-                progress=False,
-            )
-            log.info("simulated %d jobs of domain %s into %s", g.n_jobs, g.name, out)
-        for jid in g.jids():
-            if not (jobs_dir / jid).exists():
-                shutil.copytree(out / jid, jobs_dir / jid, copy_function=os.link)
+def write_plan(work: str | Path, groups: list[Group], *, size: int) -> Path:
+    """Record the groups in ``WORK/pretrain_plan.json`` (the held-out domains of a later ``-d`` run)."""
+    path = Path(work) / PLAN_FILE
     plan = {"size": size, "epochs_per_field": EPOCHS_PER_FIELD, "groups": [asdict(g) for g in groups]}
-    (work / PLAN_FILE).write_text(json.dumps(plan, indent=1) + "\n")
-    return jobs_dir
-
-
-def build_pretrain_dataset(work: str | Path, *, workers: int = 2, progress: bool = True) -> Path:
-    """Build (or resume) ``WORK/dataset`` from ``WORK/jobs``; a failed job is an error naming it."""
-    from rapid_croissant.config import BuildConfig
-    from rapid_croissant.errors import RapidCroissantError
-    from rapid_croissant.pipeline.pipeline import build_dataset
-
-    work = Path(work)
-    out = work / "dataset"
-    summary = build_dataset(
-        BuildConfig(input_dir=work / "jobs", output_dir=out, workers=workers), progress=progress
-    )
-    if summary.failed:
-        first = summary.failed[0]
-        raise RapidCroissantError(f"{work / 'jobs'}: {len(summary.failed)} job(s) failed, e.g. {first.error}")
-    return out
+    path.write_text(json.dumps(plan, indent=1) + "\n")
+    return path
 
 
 def group_of_jobs(groups: list[Group]) -> dict[str, Group]:

@@ -416,7 +416,7 @@ def write_section(path: Path, res: dict) -> None:
     section = render(res)
     if START in text and END in text:
         head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1].lstrip("\n")
+        text = head + section.rstrip("\n") + rest.split(END, 1)[1]  # what follows the section is kept
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)

@@ -246,7 +246,8 @@ def _header(res: dict) -> list[str]:
         f"Written by `benchmarks/bench_scale.py` on {res['date']} ({res['seconds'] / 60:.1f} min, load "
         f"average {', '.join(f'{v:.1f}' for v in res['load'])} at the end; best of {rounds} rounds{waited}). "
         "Every build's own row gives the CPU that other processes of this shared 2-core machine used while "
-        "it ran (others' CPU, in cores). Raw results: `<cache>/scale_results.json`.",
+        "it ran (others' CPU, in cores): each build's best round is taken, so the two builds of a ratio may "
+        "come from rounds under different loads. Raw results: `<cache>/scale_results.json`.",
         "",
         "```bash",
         f"python benchmarks/bench_scale.py --cache CACHE --n-jobs {res['n_jobs']} --repeats {rounds} "
@@ -346,6 +347,18 @@ def _reading(res: dict) -> list[str]:
     return lines
 
 
+def _s3_load(res: dict) -> str:
+    b = res["builds"]
+    if "s3_cutouts" not in b:
+        return ""
+    s3 = max(b[k]["others_cpu"] / b[k]["durable"] for k in ("s3_full", "s3_cutouts"))
+    local = max(b[k]["others_cpu"] / b[k]["durable"] for k in ("local_full", "local_cutouts"))
+    return (
+        f" (and, in this run, other processes used up to {s3:.2f} cores during them, {local:.2f} during "
+        "the local ones)"
+    )
+
+
 def render(res: dict) -> str:
     lines = [
         *_header(res),
@@ -361,7 +374,9 @@ def render(res: dict) -> str:
         "",
         *_reading(res),
         "- **S3.** The S3 builds stage each job (only the objects a build reads, 4 at a time) from a "
-        "`moto_server` process that shares the same 2 cores; the ratio includes that server's CPU. A staged "
+        "`moto_server` process that shares the same 2 cores; the ratio includes that server's CPU"
+        + _s3_load(res)
+        + ". Their bytes written include the staged inputs (written to $TMPDIR on the same disk). A staged "
         "job writes its cutouts to a part (its planes are gone when the store is written), copied into "
         "the store at the end: the one case where the store's bytes are written twice.",
         "- **ZScale limits.** Both profiles take the limits of each channel from astropy's strided sample of "
@@ -401,7 +416,7 @@ def write_section(path: Path, res: dict) -> None:
     section = render(res)
     if START in text and END in text:
         head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1].lstrip("\n")
+        text = head + section.rstrip("\n") + rest.split(END, 1)[1]  # what follows the section is kept
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)

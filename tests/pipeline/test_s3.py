@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -97,16 +96,19 @@ def test_missing_object_names_the_job_and_object(s3, sim_2025, tmp_path):
     assert res.status == "failed"
     assert res.error.startswith(f"{job.name}/scorrimage_masked.fits: cannot read the object: not found")
     # absent when listed: the job is built from SFFT alone, and says which object was missing
-    run = _cli("-i", f"s3://{BUCKET}/missing/", "-o", str(tmp_path / "cli"), *_opts(endpoint))
+    scratch = tmp_path / "scratch"  # the build's own $TMPDIR: other processes' scratch folders stay out
+    scratch.mkdir()
+    run = _cli(
+        "-i",
+        f"s3://{BUCKET}/missing/",
+        "-o",
+        str(tmp_path / "cli"),
+        *_opts(endpoint),
+        env_extra={"TMPDIR": str(scratch)},
+    )
     assert run.returncode == 0, run.stderr
     assert f"partial {job.name}:" in run.stderr and "Traceback" not in run.stderr
-    assert not list(Path(tempfile_root()).glob(f"rapid-croissant-{job.name}-*"))  # scratch removed
-
-
-def tempfile_root() -> str:
-    import tempfile
-
-    return tempfile.gettempdir()
+    assert not list(scratch.glob(f"rapid-croissant-{job.name}-*"))  # scratch removed
 
 
 def _opts(endpoint: str) -> list[str]:

@@ -161,12 +161,9 @@ def markdown(result: dict) -> str:
 
 
 def write_section(path: Path, text: str) -> None:
-    old = path.read_text() if path.is_file() else ""
-    if START in old and END in old:
-        new = old[: old.index(START)] + text + old[old.index(END) + len(END) + 1 :]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
+    from sections import replace_section
+
+    replace_section(path, text, START, END)
 
 
 def main(argv=None) -> int:

@@ -250,8 +250,8 @@ def _header(res: dict) -> list[str]:
         "come from rounds under different loads. Raw results: `<cache>/scale_results.json`.",
         "",
         "```bash",
-        f"python benchmarks/bench_scale.py --cache CACHE --n-jobs {res['n_jobs']} --repeats {rounds} "
-        "--quiet 120 --auc --out BENCHMARKS.md",
+        res.get("command")
+        or f"python benchmarks/bench_scale.py --cache CACHE --n-jobs {res['n_jobs']} --repeats {rounds}",
         f"# builds measured, e.g.: {_portable(res['builds']['cutouts']['cmd'])}",
         "```",
         "",
@@ -412,11 +412,6 @@ def render(res: dict) -> str:
 
 
 def write_section(path: Path, res: dict) -> None:
-    text = path.read_text() if path.is_file() else "# Benchmarks\n"
-    section = render(res)
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section.rstrip("\n") + rest.split(END, 1)[1]  # what follows the section is kept
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    from sections import replace_section
+
+    replace_section(path, render(res), START, END)

@@ -12,8 +12,7 @@ import json
 import logging
 import os
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,11 +22,12 @@ from rapid_croissant.dataset import layout as names
 from rapid_croissant.dataset import ownership, schema
 from rapid_croissant.dataset.layout import SPLITS, Layout
 from rapid_croissant.dataset.physical import PHYSICAL_COLUMNS
-from rapid_croissant.errors import ConfigError, Interrupted, RapidCroissantError
+from rapid_croissant.errors import ConfigError, RapidCroissantError
 from rapid_croissant.pipeline import parts, publish, resources, sync
 from rapid_croissant.pipeline.job_task import JobResult, process_job
 from rapid_croissant.pipeline.physical import gather_physical
 from rapid_croissant.pipeline.split_record import assign_fields_and_splits, split_record_text
+from rapid_croissant.pipeline.tasks import run_tasks
 from rapid_croissant.writers.astropy_export import write_parquet_with_astropy_meta as write_astropy_parquet
 
 log = logging.getLogger(__name__)
@@ -131,25 +131,24 @@ def _run(
             size = {j.name: j.nbytes for j in todo}
             bar_options = {"total": sum(size.values()), "desc": "jobs read", "unit": "B", "unit_scale": True}
     bar = tqdm(**bar_options, disable=not progress)
-    results, futures, t0 = [], [], time.perf_counter()
+    results, t0 = [], time.perf_counter()
+
+    def on_result(res: JobResult) -> None:
+        results.append(res)
+        _log_result(res)
+        bar.update(size.get(res.jid, 1))
+
     try:
-        if executor is None:
-            gen = (task(j, cfg, prints[j.name]) for j in todo)
-        else:
-            futures = [executor.submit(task, j, cfg, prints[j.name]) for j in todo]
-            gen = (f.result() for f in as_completed(futures))
-        for res in gen:
-            results.append(res)
-            _log_result(res)
-            bar.update(size.get(res.jid, 1))
-    except (KeyboardInterrupt, BrokenExecutor) as exc:
-        for f in futures:
-            f.cancel()
-        raise Interrupted(
-            f"build of {cfg.output_dir} interrupted ({type(exc).__name__}) after {len(results)} of "
-            f"{len(todo)} job(s): finished jobs are kept, the published tables are unchanged; "
-            "run the same command again to resume"
-        ) from exc
+        run_tasks(
+            task,
+            [(j, cfg, prints[j.name]) for j in todo],
+            executor,
+            on_result=on_result,
+            interrupted=lambda n, why: (
+                f"build of {cfg.output_dir} interrupted ({why}) after {n} of {len(todo)} job(s): finished "
+                "jobs are kept, the published tables are unchanged; run the same command again to resume"
+            ),
+        )
     finally:
         bar.close()
     log.info("%d job(s) built in %.2f s", len(results), time.perf_counter() - t0)

@@ -25,8 +25,7 @@ import json
 import logging
 import os
 import time
-from concurrent.futures import Executor, as_completed
-from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.cutouts import VALID_SETS
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.dataset.provenance import derived_digest
-from rapid_croissant.errors import Interrupted, JobError
+from rapid_croissant.errors import JobError
 from rapid_croissant.io.paths import following_symlinks
 from rapid_croissant.pipeline.cutout_store import DTYPES
 from rapid_croissant.pipeline.profiles import SIZE, part_paths
@@ -55,6 +54,7 @@ from rapid_croissant.pipeline.store_plan import (
     store_marker,
     unchanged,
 )
+from rapid_croissant.pipeline.tasks import run_tasks
 from rapid_croissant.writers.atomic import atomic_path, write_text
 
 __all__ = ["assemble_cutout_store", "fill_job", "run_fill_jobs"]
@@ -183,26 +183,24 @@ def run_fill_jobs(specs: list, *, cfg: BuildConfig, executor: Executor | None, p
     flush = cfg.executor == "dask"
     args = (cfg.output_dir, cfg.cutout_dtype)
     bar = tqdm(total=len(specs), desc="writing cutouts", unit="job", disable=not progress)
-    futures, sources, t0 = [], [], time.perf_counter()
+    sources, t0 = [], time.perf_counter()
+
+    def on_result(source: str) -> None:
+        sources.append(source)
+        bar.update(1)
+
     try:
-        with following_symlinks(cfg.follow_symlinks):
-            if executor is None:
-                gen = (fill_job(spec, *args, flush=flush) for spec in specs)
-            else:
-                task = functools.partial(_fill_job_task, flush=flush, follow=cfg.follow_symlinks)
-                futures = [executor.submit(task, spec, *args) for spec in specs]
-                gen = (f.result() for f in as_completed(futures))
-            for source in gen:
-                sources.append(source)
-                bar.update(1)
-    except (KeyboardInterrupt, BrokenExecutor) as exc:
-        for f in futures:
-            f.cancel()
-        raise Interrupted(
-            f"cutout store of {cfg.output_dir} interrupted ({type(exc).__name__}) after {len(sources)} of "
-            f"{len(specs)} job(s): the tables are published, written rows are kept; run the same command "
-            "again to finish the store"
-        ) from exc
+        run_tasks(
+            functools.partial(_fill_job_task, flush=flush, follow=cfg.follow_symlinks),
+            [(spec, *args) for spec in specs],
+            executor,
+            on_result=on_result,
+            interrupted=lambda n, why: (
+                f"cutout store of {cfg.output_dir} interrupted ({why}) after {n} of {len(specs)} job(s): "
+                "the tables are published, written rows are kept; run the same command again to finish "
+                "the store"
+            ),
+        )
     finally:
         bar.close()
     log.info("cutouts of %d job(s) written in %.2f s", len(sources), time.perf_counter() - t0)

@@ -15,13 +15,20 @@ _CHUNK = 1 << 22
 
 
 def file_digest(path: str | Path) -> str:
-    """xxh3-128 of a file's content (about 3 GB/s)."""
+    """xxh3-128 of a file's content, hashed straight from a read-only memory map of it (no copy into the
+    process: 0.13 s for a 4089² job's 0.78 GB in the page cache, against 0.17-0.21 s read in 4 MB chunks)."""
+    import mmap
+
     import xxhash
 
     h = xxhash.xxh3_128()
     with Path(path).open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
+        try:
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                h.update(view)
+        except (ValueError, OSError):  # an empty file, or one that cannot be mapped (a pipe, some FUSE)
+            while chunk := fh.read(_CHUNK):
+                h.update(chunk)
     return h.hexdigest()
 
 

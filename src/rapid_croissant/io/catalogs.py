@@ -26,6 +26,7 @@ from rapid_croissant.io.checks import (
     photutils_header_fields,
 )
 from rapid_croissant.io.paths import usable_file
+from rapid_croissant.io.read_once import once
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ def _join_on_id(finder: pd.DataFrame, psfcat: pd.DataFrame, owner: Path, psfcat_
     return merged[order].sort_values("id", ignore_index=True)
 
 
+@once
 def read_photutils_catalog(
     finder_path: str | Path, psfcat_path: str | Path, *, job: str | Path | None = None
 ) -> pd.DataFrame:

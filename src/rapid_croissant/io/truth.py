@@ -19,6 +19,7 @@ from rapid_croissant import formats
 from rapid_croissant.errors import JobError
 from rapid_croissant.io.checks import check_field_counts, photutils_header_fields
 from rapid_croissant.io.paths import usable_file
+from rapid_croissant.io.read_once import once
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def _known(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+@once
 def _read_table(path: Path, owner, *, n_fields: int | None = None, **read_csv_kwargs) -> pd.DataFrame:
     """A whitespace table, after checking that every row has the fields its header names."""
     if not usable_file(path):

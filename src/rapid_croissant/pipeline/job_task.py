@@ -23,6 +23,7 @@ from rapid_croissant.dataset import schema
 from rapid_croissant.dataset.layout import Layout
 from rapid_croissant.errors import JobError, NoTruthWarning, RapidInputWarning
 from rapid_croissant.io.paths import following_symlinks, is_inside
+from rapid_croissant.io.read_once import reading_once
 from rapid_croissant.pipeline import fading, parts, physical, sync, tensors, truth
 from rapid_croissant.pipeline.gate import gate_job
 from rapid_croissant.science import labels
@@ -167,7 +168,7 @@ def process_job(job_dir: str | Path, cfg: BuildConfig, fingerprint: str | None =
     try:
         if fingerprint is None:
             fingerprint = sync.job_fingerprint(job_dir, cfg, cfg.output_dir)
-        with warnings.catch_warnings(), following_symlinks(cfg.follow_symlinks):
+        with warnings.catch_warnings(), following_symlinks(cfg.follow_symlinks), reading_once():
             warnings.simplefilter("ignore", NoTruthWarning)
             res = build_job(job_dir, cfg, fingerprint)
     except JobError as err:

@@ -146,9 +146,44 @@ def _from_old(spec: JobSpec, out_dir: Path, scale: float):
 _SOURCES = {"planes": _from_planes, "part": _from_part, "old": _from_old}
 
 
+class RowFile:
+    """Rows ``start:stop`` of a store ``.npy`` file, written with ``pwrite`` (no memory map: a page of a new
+    file written through a map is faulted in and zero-filled before it is overwritten; measured 0.07 s
+    against 0.013 s for a 4089² job's 83 MB of uint8 rows). ``rows[k] = v``, ``rows[idx] = v`` (any
+    integer rows) and ``rows[a:b] = v`` write the rows, as a memory map's assignment would."""
+
+    def __init__(self, path: Path, start: int, stop: int):
+        header = np.load(path, mmap_mode="r")
+        self.dtype, self.shape = header.dtype, (stop - start, *header.shape[1:])
+        self._row = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        self._at = header.offset + start * self._row
+        del header
+        self._fd = os.open(path, os.O_WRONLY)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __setitem__(self, key, values) -> None:
+        rows = np.arange(self.shape[0])[key]
+        values = np.ascontiguousarray(np.broadcast_to(values, (*np.shape(rows), *self.shape[1:])), self.dtype)
+        if rows.ndim == 0:
+            rows, values = rows[None], values[None]
+        runs = np.flatnonzero(np.diff(rows) != 1) + 1  # consecutive rows: one write
+        for a, b in zip(np.r_[0, runs], np.r_[runs, len(rows)], strict=True):
+            data = memoryview(values[a:b]).cast("B")
+            done = 0
+            while done < len(data):
+                done += os.pwrite(self._fd, data[done:], self._at + int(rows[a]) * self._row + done)
+
+    def close(self, *, sync: bool = False) -> None:
+        if sync:
+            os.fsync(self._fd)
+        os.close(self._fd)
+
+
 def fill_job(spec: JobSpec, out_dir: str | Path, dtype: str, *, flush: bool = False) -> str:
     """Write one job's rows of the store files (every file set); returns its source, or "kept" when its
-    done marker says they are written. ``flush``: msync before the marker (another machine reads them)."""
+    done marker says they are written. ``flush``: fsync before the marker (another machine reads them)."""
     out_dir = Path(out_dir)
     marker = store_marker(out_dir, spec.jid)
     if read_json(marker).get("plan") == spec.digest:
@@ -157,14 +192,14 @@ def fill_job(spec: JobSpec, out_dir: str | Path, dtype: str, *, flush: bool = Fa
         fill = _SOURCES[spec.source](spec, out_dir, DTYPES[dtype][1])
         for s in spec.slices:
             paths = building(out_dir, s.prefix, s.split)
-            cuts = np.load(paths["cutouts"], mmap_mode="r+")
-            valid = np.load(paths["valid"], mmap_mode="r+")
             stop = s.start + len(s.ids)
-            fill(s, cuts[s.start : stop], valid[s.start : stop])
-            if flush:
-                cuts.flush()
-                valid.flush()
-            del cuts, valid
+            cuts = RowFile(paths["cutouts"], s.start, stop)
+            valid = RowFile(paths["valid"], s.start, stop)
+            try:
+                fill(s, cuts, valid)
+            finally:
+                cuts.close(sync=flush)
+                valid.close(sync=flush)
         write_text(marker, json.dumps({"plan": spec.digest}))
     except (OSError, ValueError, JobError) as err:  # the job's input changed, or the disk is full
         why = f"{err.filename}: {err.strerror or err}" if isinstance(err, OSError) else str(err)

@@ -18,23 +18,30 @@ _SEXTRACTOR_HEADER = re.compile(r"^#\s*(\d+)\s+([-\w]+)")
 FLOAT_BITPIX = (-32, -64)
 
 
-def _data_lines(path: Path, owner, *, skip: int) -> list[tuple[int, str]]:
-    """(line number, text) of the non-empty lines after the first ``skip`` non-empty ones ('#' lines kept)."""
+def _data_lines(path: Path, owner, *, skip: int, first_only: bool = False) -> list[tuple[int, str]]:
+    """(line number, text) of the non-empty lines after the first ``skip`` non-empty ones ('#' lines kept);
+    ``first_only``: only the first non-empty line (a header), without reading the rest of the file."""
     try:
         with path.open() as fh:
-            lines = [(n, line) for n, line in enumerate(fh, start=1) if line.strip()]
+            lines = (
+                [next(((n, line) for n, line in enumerate(fh, start=1) if line.strip()), None)]
+                if first_only
+                else [(n, line) for n, line in enumerate(fh, start=1) if line.strip()]
+            )
     except (OSError, UnicodeDecodeError) as exc:
         raise JobError(owner, path, f"unreadable text table ({exc})") from exc
-    return lines[skip:]
+    return [x for x in lines if x is not None][skip:]
 
 
-def check_field_counts(path: str | Path, expected: int, *, owner, skip: int = 1) -> int:
+def check_field_counts(path: str | Path, expected: int, *, owner, skip: int = 1, lines=None) -> int:
     """Raise JobError unless every data row of ``path`` has ``expected`` whitespace-separated fields.
 
-    ``skip`` is the number of header lines (non-empty) before the first row. Returns the number of rows.
+    ``skip`` is the number of header lines (non-empty) before the first row; ``lines``: the file's
+    ``_data_lines`` when the caller has read them. Returns the number of rows.
     """
     path = Path(path)
-    rows = [(n, line) for n, line in _data_lines(path, owner, skip=skip) if not line.lstrip().startswith("#")]
+    lines = _data_lines(path, owner, skip=0) if lines is None else lines
+    rows = [(n, line) for n, line in lines[skip:] if not line.lstrip().startswith("#")]
     bad = [(n, len(line.split())) for n, line in rows if len(line.split()) != expected]
     if bad:
         n, got = bad[0]
@@ -49,14 +56,14 @@ def check_field_counts(path: str | Path, expected: int, *, owner, skip: int = 1)
 
 def photutils_header_fields(path: str | Path, *, owner) -> int:
     """Number of names on the first non-empty line (astropy 'basic' header) of a photutils table."""
-    lines = _data_lines(Path(path), owner, skip=0)
+    lines = _data_lines(Path(path), owner, skip=0, first_only=True)
     return len(lines[0][1].split()) if lines else 0
 
 
-def sextractor_field_count(path: str | Path, vector_lengths: dict[str, int], *, owner) -> int:
+def sextractor_field_count(path: str | Path, vector_lengths: dict[str, int], *, owner, lines=None) -> int:
     """Fields a SExtractor ASCII_HEAD row must have: the last column number (+ vector length - 1)."""
     last, name = 0, ""
-    for _, line in _data_lines(Path(path), owner, skip=0):
+    for _, line in _data_lines(Path(path), owner, skip=0) if lines is None else lines:
         if not line.startswith("#"):
             break
         if m := _SEXTRACTOR_HEADER.match(line):
@@ -67,11 +74,12 @@ def sextractor_field_count(path: str | Path, vector_lengths: dict[str, int], *, 
 def check_sextractor_rows(path: str | Path, vector_lengths: dict[str, int], *, owner) -> int:
     """Raise JobError unless every row of a SExtractor catalog has the fields its header numbers."""
     path = Path(path)
-    expected = sextractor_field_count(path, vector_lengths, owner=owner)
+    lines = _data_lines(path, owner, skip=0)  # read once for the three questions
+    expected = sextractor_field_count(path, vector_lengths, owner=owner, lines=lines)
     if not expected:
         return 0
-    header_lines = sum(1 for _, line in _data_lines(path, owner, skip=0) if line.startswith("#"))
-    return check_field_counts(path, expected, owner=owner, skip=header_lines)
+    header_lines = sum(1 for _, line in lines if line.startswith("#"))
+    return check_field_counts(path, expected, owner=owner, skip=header_lines, lines=lines)
 
 
 def bitpix_problem(bitpix: int) -> str | None:

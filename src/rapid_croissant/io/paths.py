@@ -50,6 +50,8 @@ def escapes(path: str | Path, root: str | Path | None = None) -> bool:
     """True when ``path`` (a symlink, or under one) resolves outside ``root`` (default: its folder)."""
     path = Path(path)
     root = Path(root) if root is not None else path.parent
+    if root == path.parent and path.name not in ("", ".", "..") and not path.is_symlink():
+        return False  # it resolves to resolve(its folder)/name: one lstat instead of two full resolves
     return not is_inside(path, root)
 
 

@@ -277,6 +277,10 @@ class Layout:
     def part_truth(self, jid: str) -> Path:
         return self.parts_dir / f"{jid}.truth.parquet"
 
+    def part_candidates_csv(self, jid: str) -> Path:
+        """The job's rows of candidates.csv, formatted by its own task (an empty split field)."""
+        return self.parts_dir / f"{jid}.candidates.csv"
+
     def part_cutouts(self, jid: str, prefix: str = "") -> dict[str, Path]:
         """A cutouts-profile job's cutouts, validity and candidate ids, until the store is assembled."""
         return {

@@ -23,6 +23,7 @@ def part_paths(out_dir: Path, jid: str) -> dict[str, Path]:
     layout = Layout(out_dir)
     return {
         "candidates": layout.part_candidates(jid),
+        "candidates_csv": layout.part_candidates_csv(jid),
         "truth": layout.part_truth(jid),
         "job": layout.part_job(jid),
     }
@@ -68,6 +69,7 @@ def write_job_parts(
 ) -> None:
     paths = part_paths(out_dir, job.jid)
     atomic.write_parquet(paths["candidates"], cand)
+    atomic.write_text(paths["candidates_csv"], csv_rows(cand))
     atomic.write_parquet(paths["truth"], tru)
     f = job.header
     row = {
@@ -96,9 +98,41 @@ def write_job_parts(
 
 def write_failed_job(out_dir: Path, jid: str, error: str) -> None:
     paths = part_paths(out_dir, jid)
-    for key in ("candidates", "truth"):
+    for key in ("candidates", "candidates_csv", "truth"):
         paths[key].unlink(missing_ok=True)
     atomic.write_text(paths["job"], json.dumps({"jid": jid, "status": "failed", "error": error}))
+
+
+def csv_rows(cand: pd.DataFrame) -> str:
+    """The job's rows of candidates.csv as the build writes them (typed by the schema, no header), with an
+    empty last field, ``split``, that the build fills in (``candidates_csv``): formatting the rows is most
+    of writing the CSV, and here it runs in the job's own task, on its worker."""
+    return schema.cast_table(cand, schema.CANDIDATE_SCHEMA).to_csv(index=False, header=False, na_rep="")
+
+
+def candidates_csv(out_dir: Path, cand: pd.DataFrame) -> bytes | None:
+    """candidates.csv of the assembled ``cand`` (split filled in) from the jobs' rows; None when a job's
+    rows are missing or out of step (a dataset built before they existed): the caller formats the table."""
+    if list(cand.columns)[-1] != "split" or cand["split"].isna().any():
+        return None
+    header = cand.iloc[:0].to_csv(index=False).encode()
+    chunks = [header]
+    jids = cand["jid"].astype(str).to_numpy()
+    if not len(jids):
+        return header
+    starts = [0, *(i for i in range(1, len(jids)) if jids[i] != jids[i - 1]), len(jids)]
+    splits = cand["split"].astype(str).to_numpy()
+    for a, b in zip(starts[:-1], starts[1:], strict=True):
+        path = part_paths(out_dir, jids[a])["candidates_csv"]
+        try:
+            rows = path.read_bytes()
+        except OSError:
+            return None
+        lines = rows.count(b"\n")  # every row on its own line, ending with the empty split field
+        if lines != b - a or rows.count(b",\n") != lines or len(set(splits[a:b])) != 1:
+            return None
+        chunks.append(rows.replace(b",\n", f",{splits[a]}\n".encode()))
+    return b"".join(chunks)
 
 
 def _jid_number(jid: str) -> int:

@@ -304,7 +304,7 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     writers = {  # staged, then swapped in: the last good tables stay until all of these are written
-        names.CANDIDATES_CSV: lambda p: cand.to_csv(p, index=False, na_rep=""),
+        names.CANDIDATES_CSV: lambda p: _write_candidates_csv(p, out, cand),
         names.CANDIDATES_PARQUET: lambda p: write_astropy_parquet(p, cand, schema.CANDIDATE_SCHEMA),
         **{names.candidates_split_name(split): _split_writer(cand, split) for split in SPLITS},
         names.TRUTH_CSV: lambda p: tru.to_csv(p, index=False, na_rep=""),
@@ -317,6 +317,16 @@ def write_tables(out: Path, jids: list[str], cfg: BuildConfig) -> int:
     }
     publish.publish(out, writers)
     return len(cand)
+
+
+def _write_candidates_csv(path: Path, out: Path, cand) -> None:
+    """candidates.csv from the rows each job formatted (the same bytes as ``cand.to_csv``), or formatted
+    here when a job's rows are missing (a dataset built by an earlier version)."""
+    text = parts.candidates_csv(out, cand)
+    if text is None:
+        cand.to_csv(path, index=False, na_rep="")
+    else:
+        path.write_bytes(text)
 
 
 def table_paths(out: Path) -> list[Path]:

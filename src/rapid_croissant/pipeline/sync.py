@@ -87,7 +87,7 @@ def job_files(out: Path, jid: str) -> list[Path]:
     lay = L.Layout(out)
     files = [lay.image(jid), lay.mask(jid), lay.psf(jid), lay.frame(jid)]
     files += [lay.catalog(jid, name) for name in formats.SEED_CATALOG_FILES]
-    files += [lay.part_candidates(jid), lay.part_truth(jid), lay.part_job(jid)]
+    files += [lay.part_candidates(jid), lay.part_candidates_csv(jid), lay.part_truth(jid), lay.part_job(jid)]
     files += [lay.parts_dir / f"{jid}.inputs.json", lay.part_physical(jid)]
     files += [p for prefix in L.CUTOUT_PREFIXES for p in lay.part_cutouts(jid, prefix).values()]
     files += [lay.parts_dir / f"{jid}.store.json"]  # store_assembly.store_marker

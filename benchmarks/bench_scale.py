@@ -116,12 +116,21 @@ def build(inp: str, out: Path, *, profile: str, workers: int, extra=()) -> dict:
         "bytes": tree_bytes(out),
         "bytes_store": tree_bytes(out / "cutouts") + tree_bytes(out / "images") + tree_bytes(out / "masks"),
         "bytes_parts": tree_bytes(out / ".parts"),
+        "table_meta_bytes": _table_meta_bytes(out / "candidates.parquet"),
         "candidates": n_cand,
         "cpu": cpu,
         "others_cpu": busy - cpu,  # CPU seconds of every other process of the machine meanwhile
         "load": os.getloadavg()[0],
         "cmd": " ".join(cmd),
     }
+
+
+def _table_meta_bytes(path: Path) -> int:
+    """Bytes of the schema metadata (pandas and astropy YAML) in a Parquet file's footer."""
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).metadata or {}
+    return sum(len(k) + len(v) for k, v in meta.items())
 
 
 def _free_port() -> int:

@@ -7,9 +7,9 @@ copied to a local scratch folder with retries; the caller builds the job from th
 folder. An S3 object is read as one streamed request (s3fs's split download first opens a whole-object
 request and drops it: measured on moto, 2.5x the CPU of one stream); ``max_concurrency`` in the storage
 options restores it. The science image matched by ``formats.SCIENCE_HEADER_PATTERN`` is read by a build
-only for its primary header: only its header blocks are copied (see ``fetch_object``). Credentials come from fsspec's usual sources (for S3: the AWS environment variables, ``~/.aws``
-profiles, instance roles), ``anon`` reads a public bucket, and ``storage_options`` go to the filesystem
-unchanged.
+only for its primary header: only its header blocks are copied (see ``fetch_object``). Credentials come
+from fsspec's usual sources (for S3: the AWS environment variables, ``~/.aws`` profiles, instance roles),
+``anon`` reads a public bucket, and ``storage_options`` go to the filesystem unchanged.
 """
 
 from __future__ import annotations

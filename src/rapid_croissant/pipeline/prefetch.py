@@ -91,7 +91,8 @@ class Prefetcher:
         on_result(res)
 
     def _ready(self) -> bool:
-        """The next staged job can start: it failed (no worker needed), or it is staged and a worker is free."""
+        """The next job can start: its staging failed (no worker needed), or it is staged and a worker is
+        free."""
         if not self.staging or not self.staging[0].future.done():
             return False
         return self.staging[0].future.exception() is not None or len(self.building) < self.workers

@@ -5,9 +5,14 @@ build, a failed job or an interrupt."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -42,6 +47,8 @@ def s3(jobs_dir):
         client.create_bucket(Bucket=BUCKET)
         upload_tree(client, BUCKET, "run/", jobs_dir)
         upload_tree(client, BUCKET, "denied/", jobs_dir)
+        for k in range(8):  # many copies of one job: a build long enough to be stopped midway
+            upload_tree(client, BUCKET, f"many/jid{2001 + k}/", jobs_dir / "jid1001")
         statement = {
             "Effect": "Deny",
             "Principal": "*",
@@ -141,4 +148,23 @@ def test_an_interrupt_removes_every_scratch_folder(s3, scratch, tmp_path, monkey
     monkeypatch.setattr(pipeline, "_log_result", log_result)
     again = build_dataset(_cfg("run", out, s3, executor), progress=False)
     assert not again.failed and "skipped" in {r.status for r in again.results}
+    assert not list(scratch.iterdir())
+
+
+def test_sigterm_removes_every_scratch_folder(s3, tmp_path):
+    """A real `rapid-croissant build` process stopped by SIGTERM midway: exit 130, no scratch folder left."""
+    scratch, out = tmp_path / "scratch", tmp_path / "ds"
+    scratch.mkdir()
+    opts = json.dumps({"endpoint_url": s3})
+    cmd = [sys.executable, "-m", "rapid_croissant.cli.main", "build", "-i", f"s3://{BUCKET}/many/"]
+    cmd += ["-o", str(out), "--storage-options", opts, "--workers", "1", "--no-full-images"]
+    env = {**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".parts/*.job.json")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
     assert not list(scratch.iterdir())

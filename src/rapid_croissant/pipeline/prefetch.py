@@ -14,22 +14,40 @@ any error every scratch folder made is removed (after the builds still running o
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import shutil
-import threading
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 from rapid_croissant.config import BuildConfig
 from rapid_croissant.errors import Interrupted, JobError
+from rapid_croissant.pipeline import resources
 from rapid_croissant.pipeline.job_task import JobResult, process_job
 from rapid_croissant.pipeline.staging import RemoteJob, make_scratch, stage, staging_failed
 
 log = logging.getLogger(__name__)
+
+_STOP = None  # the stager process's stop event (set: the job staging is abandoned)
+
+
+def _init_stager(parent: int, stop) -> None:
+    """The stager process: ends with the build; an interrupt is the build's to handle (it sets ``stop``)."""
+    global _STOP
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    resources.die_with_parent(parent)
+    _STOP = stop
+
+
+def _stage(job: RemoteJob, cfg: BuildConfig, scratch: Path) -> Path:
+    return stage(job, cfg, scratch, _STOP)
 
 
 @dataclass
@@ -46,8 +64,12 @@ class Prefetcher:
     def __init__(self, cfg: BuildConfig, prints: dict, executor: Executor | None, workers: int):
         self.cfg, self.prints, self.executor = cfg, prints, executor
         self.workers = 1 if executor is None else max(workers, 1)
-        self.stop = threading.Event()
-        self.stager = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage")
+        # a process of its own: a serial build in this process does not wait for the stager's GIL
+        ctx = multiprocessing.get_context()
+        self.stop = ctx.Event()
+        self.stager = ProcessPoolExecutor(
+            max_workers=1, mp_context=ctx, initializer=_init_stager, initargs=(os.getpid(), self.stop)
+        )
         self.scratches: list[Path] = []  # every scratch folder made: all removed by close()
         self.staging: deque[_Staged] = deque()  # in job order, staging or staged
         self.building: dict[Future, _Staged] = {}
@@ -61,7 +83,7 @@ class Prefetcher:
             job = pending.popleft()
             scratch = make_scratch(job)  # made here: known to close() before a byte is written
             self.scratches.append(scratch)
-            fut = self.stager.submit(stage, job, self.cfg, scratch, self.stop)
+            fut = self.stager.submit(_stage, job, self.cfg, scratch)
             self.staging.append(_Staged(job, scratch, fut, time.perf_counter()))
 
     def _remove(self, item: _Staged) -> None:

@@ -5,8 +5,9 @@ folder under ``$TMPDIR``: a process, not a thread, because a serial build runs i
 fetch threads' Python work (HTTP parsing) would hold its GIL (measured: a cutouts job took 1.4-1.7 s
 beside a staging thread, 1.1-1.2 s beside the stager process, 0.6 s alone). A staged job is built as a
 local one, in this process (serial) or on a worker of the process pool, and its folder is removed as soon
-as its task has finished, ok or failed. At most ``workers + 1`` jobs are on local disk at once (those building, and the next one staging or staged):
-a 4089² RAPID job is 2-3 GB, so 2 workers need up to ~9 GB of ``$TMPDIR``.
+as its task has finished, ok or failed. At most ``workers + 1`` jobs are on local disk at once (those
+building, and the next one staging or staged): a 4089² RAPID job is 2-3 GB, so 2 workers need up to
+~9 GB of ``$TMPDIR``.
 
 Failures are those of a job staged inside its task: an object that cannot be read fails that job only
 (JobError naming the job and the object, ``failed`` in jobs.csv) and the others go on. On an interrupt or

@@ -255,6 +255,22 @@ def _s3_rounds(jobs_dir: Path, work: Path, rounds: dict, s3_repeats: int, cache:
             _save(cache / "scale_partial.json", rounds)
 
 
+def measure_s3(cache: Path, n_jobs: int, s3_repeats: int, quiet: float) -> dict:
+    """Only the S3 rounds (``--only s3``): S3 and local builds side by side, and their ratios."""
+    jobs_dir = bench_prepare.replicated(cache, simulated(cache), n_jobs=n_jobs)
+    rounds: dict[str, list] = {}
+    if quiet:
+        _log(f"quiet: {bench_build.wait_for_quiet(quiet)}")
+    bench_build.warm_inputs(sorted(jobs_dir.glob("jid*")))
+    _s3_rounds(jobs_dir, cache / "scale_work", rounds, s3_repeats, cache)
+    shutil.rmtree(cache / "scale_work", ignore_errors=True)
+    builds = {k: _best(v) | {"all_walls": [x["wall"] for x in v]} for k, v in rounds.items()}
+    for profile in ("full", "cutouts"):
+        s3, local = builds[f"s3_{profile}"]["wall"], builds[f"local_{profile}"]["wall"]
+        _log(f"S3/local {profile}: {s3:.2f} / {local:.2f} s = {s3 / local:.2f}x")
+    return {"n_jobs": n_jobs, "builds": builds, "load": os.getloadavg()}
+
+
 def measure(cache: Path, n_jobs: int, repeats: int, s3_repeats: int, quiet: float) -> dict:
     source = simulated(cache)
     jobs_dir = bench_prepare.replicated(cache, source, n_jobs=n_jobs)
@@ -285,8 +301,17 @@ def main(argv=None) -> int:
     p.add_argument("--auc", action="store_true", help="also train the CNN on float32 and uint8 stores")
     p.add_argument("--out", default="BENCHMARKS.md")
     p.add_argument("--render-only", action="store_true", help="rewrite the section from the saved results")
+    p.add_argument(
+        "--only",
+        choices=["s3"],
+        help="only the S3 rounds: ratios logged and saved to <cache>/scale_s3_results.json (no Markdown)",
+    )
     args = p.parse_args(argv)
     cache = Path(args.cache).resolve()
+    if args.only == "s3":
+        res = measure_s3(cache, args.n_jobs, args.s3_repeats, args.quiet)
+        _save(cache / "scale_s3_results.json", res | {"command": " ".join(sys.argv)})
+        return 0
     saved = cache / "scale_results.json"
     if args.render_only:
         res = json.loads(saved.read_text())

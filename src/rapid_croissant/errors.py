@@ -23,6 +23,9 @@ class JobError(RapidCroissantError):
         where = f"{self.job}/{self.file}" if self.file else self.job
         super().__init__(f"{where}: {reason}")
 
+    def __reduce__(self):  # pickled with its three parts: it crosses process pools (remote staging)
+        return type(self), (self.job, self.file, self.reason)
+
 
 class ConfigError(RapidCroissantError, ValueError):
     """An invalid option or configuration value (names the parameter)."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import fsspec
+import numpy as np
 import pytest
 
 from rapid_croissant.errors import ConfigError, JobError
@@ -69,3 +72,55 @@ def test_listing_a_missing_location_is_one_clear_line():
         remote.list_jobs(fs, root, "memory://rc-test-nowhere")
     with pytest.raises(ConfigError, match=r"^nosuchproto://x: cannot open this location"):
         remote.filesystem("nosuchproto://x")
+
+
+def _fits_bytes(n_cards: int, data_bytes: int) -> bytes:
+    """A primary HDU whose header has ``n_cards`` COMMENT cards (so more than one block) and its data."""
+    from astropy.io import fits
+
+    hdu = fits.PrimaryHDU(np.zeros(data_bytes // 4, dtype=np.float32))
+    hdu.header["FILTER"] = "H158"
+    for k in range(n_cards):
+        hdu.header.add_comment(f"card {k}")
+    buf = io.BytesIO()
+    hdu.writeto(buf)
+    return buf.getvalue()
+
+
+SCIENCE = "Roman_TDS_simple_model_H158_17453_6_lite_inject_reformatted.fits"
+
+
+def test_the_science_image_is_copied_up_to_its_header_end(store, tmp_path):
+    """A build reads the science image's header only: its header blocks are copied, and astropy reads the
+    same header (and data offset) from the copy as from the whole object."""
+    from astropy.io import fits
+
+    fs, root = store
+    whole = _fits_bytes(60, 400_000)  # 66 cards: 2 header blocks
+    fs.pipe(f"{root}/jid2/{SCIENCE}", whole)
+    obj = next(o for o in remote.list_objects(fs, f"{root}/jid2") if o.name == SCIENCE)
+    assert remote.header_only(obj) and obj.size == len(whole)
+    copy = remote.fetch_object(fs, f"{root}/jid2", obj, tmp_path)
+    assert copy.stat().st_size == 2 * remote.FITS_BLOCK
+    with open(copy, "rb") as a, io.BytesIO(whole) as b:
+        assert fits.Header.fromfile(a) == fits.Header.fromfile(b) and a.tell() == b.tell()
+    assert not remote.header_only(remote.RemoteObject("diffimage_masked.fits", 10, ""))
+
+
+def test_a_science_object_without_an_end_card_is_copied_whole(store, tmp_path):
+    fs, root = store
+    body = b"SIMPLE  =                    T" + b" " * 50 + b"X" * 70_000  # no END card anywhere
+    fs.pipe(f"{root}/jid2/{SCIENCE}", body)
+    obj = next(o for o in remote.list_objects(fs, f"{root}/jid2") if o.name == SCIENCE)
+    assert remote.fetch_object(fs, f"{root}/jid2", obj, tmp_path).read_bytes() == body
+    fs.pipe(f"{root}/jid2/{SCIENCE}", body[:50_000])  # shorter than listed
+    with pytest.raises(JobError, match=rf"^jid2/{SCIENCE}: read 50000 bytes of an object listed with 70080"):
+        remote.fetch_object(fs, f"{root}/jid2", obj, tmp_path)
+
+
+def test_s3_objects_are_read_as_one_stream_unless_the_options_say_otherwise():
+    pytest.importorskip("s3fs")
+    fs, _ = remote.filesystem("s3://rapid-product-files/x/", {"endpoint_url": "http://127.0.0.1:9"})
+    assert fs.max_concurrency == 1
+    fs, _ = remote.filesystem("s3://rapid-product-files/x/", {"max_concurrency": 8, "anon": True})
+    assert fs.max_concurrency == 8

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,21 +138,30 @@ def _run(
         _log_result(res)
         bar.update(size.get(res.jid, 1))
 
-    try:
-        run_tasks(
-            task,
-            [(j, cfg, prints[j.name]) for j in todo],
-            executor,
-            on_result=on_result,
-            interrupted=lambda n, why: (
-                f"build of {cfg.output_dir} interrupted ({why}) after {n} of {len(todo)} job(s): finished "
-                "jobs are kept, the published tables are unchanged; run the same command again to resume"
-            ),
+    def interrupted(n: int, why: str) -> str:
+        return (
+            f"build of {cfg.output_dir} interrupted ({why}) after {n} of {len(todo)} job(s): finished "
+            "jobs are kept, the published tables are unchanged; run the same command again to resume"
         )
+
+    try:
+        if cfg.remote and _on_this_machine(executor):  # the next jobs are staged while others build
+            from rapid_croissant.pipeline.prefetch import run_prefetched
+
+            workers = getattr(executor, "_max_workers", None) or cfg.n_workers
+            run_prefetched(todo, cfg, prints, executor, workers, on_result=on_result, interrupted=interrupted)
+        else:
+            calls = [(j, cfg, prints[j.name]) for j in todo]
+            run_tasks(task, calls, executor, on_result=on_result, interrupted=interrupted)
     finally:
         bar.close()
     log.info("%d job(s) built in %.2f s", len(results), time.perf_counter() - t0)
     return results
+
+
+def _on_this_machine(executor: Executor | None) -> bool:
+    """True for the executors whose tasks run on this machine (they read a scratch folder staged here)."""
+    return executor is None or isinstance(executor, ProcessPoolExecutor | ThreadPoolExecutor)
 
 
 def _log_result(res: JobResult) -> None:

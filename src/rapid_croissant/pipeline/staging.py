@@ -2,8 +2,10 @@
 as a local job, and the folder is removed (also when the job fails).
 
 The scratch folder is made under ``$TMPDIR`` (node-local disk on a cluster); a 4089² job needs about its
-input size (2-3 GB at RAPID) while it is built. The job's fingerprint for resume uses the objects' listed
-metadata (name, size and ETag or another content marker), never their bytes.
+input size (2-3 GB at RAPID) while it is built. On this machine (serial and process executors) the next
+jobs are staged while others build (``prefetch``); on a Dask cluster each task stages its own job on its
+worker (``process_remote_job``). The job's fingerprint for resume uses the objects' listed metadata (name,
+size and ETag or another content marker), never their bytes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import logging
 import shutil
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -76,8 +79,15 @@ def remote_fingerprint(job: RemoteJob, cfg: BuildConfig) -> str:
     return h.hexdigest()
 
 
-def stage(job: RemoteJob, cfg: BuildConfig, scratch: Path) -> Path:
-    """Copy the job's listed objects into ``scratch/<jid>/``; JobError naming the job and object."""
+def make_scratch(job: RemoteJob) -> Path:
+    """A new scratch folder for ``job`` under ``$TMPDIR`` (``rapid-croissant-<jid>-*``)."""
+    return Path(tempfile.mkdtemp(prefix=f"rapid-croissant-{job.name}-"))
+
+
+def stage(job: RemoteJob, cfg: BuildConfig, scratch: Path, stop: threading.Event | None = None) -> Path:
+    """Copy the job's listed objects into ``scratch/<jid>/``; JobError naming the job and object.
+
+    ``stop`` set: the objects not started yet are not read (their job is being abandoned)."""
     if job.error:
         raise JobError(job.name, None, job.error.split(": ", 1)[-1])
     if not job.objects:
@@ -86,28 +96,45 @@ def stage(job: RemoteJob, cfg: BuildConfig, scratch: Path) -> Path:
     dest = scratch / job.name
     dest.mkdir()
     t0 = time.perf_counter()
-    # a few objects at once: an object store's latency, not its bandwidth, limits one stream
-    with ThreadPoolExecutor(max_workers=FETCH_THREADS) as pool:
-        for fut in [pool.submit(remote.fetch_object, fs, job.path, obj, dest) for obj in job.objects]:
+
+    def fetch(obj: remote.RemoteObject) -> None:
+        if stop is None or not stop.is_set():
+            remote.fetch_object(fs, job.path, obj, dest)
+
+    # a few objects at once (an object store's latency, not its bandwidth, limits one stream), largest
+    # first so that the last one does not start alone
+    largest_first = sorted(job.objects, key=lambda o: -o.size)
+    with ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix=f"fetch-{job.name}") as pool:
+        for fut in [pool.submit(fetch, obj) for obj in largest_first]:
             fut.result()  # the first failure (a JobError naming the object) is raised
+    if stop is not None and stop.is_set():
+        raise JobError(job.name, None, "staging stopped")
     seconds = time.perf_counter() - t0
     log.debug("%s: staged %.1f MB in %.1f s", job.name, job.nbytes / 1e6, seconds)
     return dest
 
 
-def process_remote_job(job: RemoteJob, cfg: BuildConfig, fingerprint: str = ""):
-    """Stage, build (exactly as a local job) and clean up; never raises (as ``process_job``)."""
+def staging_failed(job: RemoteJob, cfg: BuildConfig, err: JobError, seconds: float):
+    """The failed JobResult of a job whose objects could not be staged (its failed part written)."""
     from rapid_croissant.pipeline import parts
-    from rapid_croissant.pipeline.job_task import JobResult, process_job
+    from rapid_croissant.pipeline.job_task import JobResult
+
+    parts.write_failed_job(cfg.output_dir, job.name, str(err))
+    return JobResult(job.name, "failed", error=str(err), seconds=seconds)
+
+
+def process_remote_job(job: RemoteJob, cfg: BuildConfig, fingerprint: str = ""):
+    """Stage, build (exactly as a local job) and clean up, all in this task; never raises (as
+    ``process_job``). The Dask executor's task: the scratch folder is on the worker's machine."""
+    from rapid_croissant.pipeline.job_task import process_job
 
     t0 = time.perf_counter()
-    scratch = Path(tempfile.mkdtemp(prefix=f"rapid-croissant-{job.name}-"))
+    scratch = make_scratch(job)
     try:
         try:
             local = stage(job, cfg, scratch)
         except JobError as err:
-            parts.write_failed_job(cfg.output_dir, job.name, str(err))
-            return JobResult(job.name, "failed", error=str(err), seconds=time.perf_counter() - t0)
+            return staging_failed(job, cfg, err, time.perf_counter() - t0)
         res = process_job(local, cfg, fingerprint)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -411,8 +411,10 @@ def render(res: dict) -> str:
         "",
         *_reading(res),
         *footer_line(res),
-        "- **S3.** The S3 builds stage each job (only the objects a build reads, 4 at a time) from a "
-        "`moto_server` process that shares the same 2 cores; the ratio includes that server's CPU"
+        "- **S3.** The S3 builds stage each job (only the objects a build reads, 4 at a time, one streamed "
+        "request each, the science image only up to its header's END block) from a `moto_server` process "
+        "that shares the same 2 cores, in a stager process that fetches the next job while the current "
+        "ones build (at most workers + 1 jobs on disk); the ratio includes that server's CPU"
         + _s3_load(res)
         + ". Their bytes written include the staged inputs (written to $TMPDIR on the same disk). A staged "
         "job writes its cutouts to a part (its planes are gone when the store is written), copied into "

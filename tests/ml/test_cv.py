@@ -115,3 +115,19 @@ def test_cli_compare_cv(fielded_dataset, tmp_path):
     assert paired and all(p["n_jobs"] == 8 for p in paired)  # paired over every labelled job
     res = CliRunner().invoke(compare_cli.command, ["-d", str(fielded_dataset), "--cv", "1"])
     assert res.exit_code == 2 and "--cv" in res.output
+
+
+def test_more_folds_than_labelled_fields_is_one_error_before_any_training(fielded_dataset, tmp_path):
+    jobs = load_tables(fielded_dataset).jobs
+    labelled_fields = {FIELD_OF[j] for j in FIELD_OF if j != NO_TRUTH_JOB}
+    k = len(labelled_fields) + 1
+    assert len(jobs) >= k  # more jobs than folds: the old check let it through
+    out = tmp_path / "cmp"
+    from rapid_croissant.cli.main import cli
+
+    res = CliRunner().invoke(cli, ["compare", "-d", str(fielded_dataset), "--out", str(out), "--cv", str(k)])
+    assert res.exit_code == 1, res.output  # the CLI's exit code for a clean error
+    assert res.output.startswith("error: ") and "Traceback" not in res.output
+    assert f"{len(labelled_fields)} sky field(s) have labelled jobs" in res.output
+    assert f"use --cv {len(labelled_fields)} or fewer" in res.output
+    assert not out.exists()  # nothing trained, nothing written

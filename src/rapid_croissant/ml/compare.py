@@ -155,6 +155,11 @@ def compare(
     algorithms = _check(algorithms, "algorithms", CANDIDATE_SETS)
     protocols = _check(protocols, "protocols", PROTOCOLS)
     dataset_dir, out = Path(dataset_dir).resolve(), Path(out_dir)
+    if cv is not None:  # one clear error before anything is trained, not a table of "not trained" rows
+        from rapid_croissant.ml.cv import check_folds
+        from rapid_croissant.ml.data import load_tables
+
+        check_folds(load_tables(dataset_dir).jobs, cv, dataset_dir)
     out.mkdir(parents=True, exist_ok=True)
     combos = list(itertools.product(models, protocols, algorithms))
     show = sys.stderr.isatty() if progress is None else progress

@@ -15,11 +15,11 @@ from pathlib import Path
 import pandas as pd
 
 from rapid_croissant.config import TrainConfig
-from rapid_croissant.errors import RapidCroissantError
+from rapid_croissant.errors import ConfigError
 from rapid_croissant.ml.run import RunFolder
 from rapid_croissant.science.splits import _field_hash, assign_folds, evaluable
 
-__all__ = ["VAL_FRACTION", "cross_validate", "fold_splits"]
+__all__ = ["VAL_FRACTION", "check_folds", "cross_validate", "fold_splits"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,21 @@ def _fields(jobs: pd.DataFrame) -> pd.Series:
     if "field" in jobs:
         return jobs["field"].astype("string").fillna(jobs["jid"].astype("string"))
     return jobs["jid"].astype("string")
+
+
+def check_folds(jobs: pd.DataFrame, k: int, dataset_dir) -> None:
+    """ConfigError unless ``k`` folds can each get a sky field with labelled jobs (a field is never split
+    between folds, so there cannot be more folds than such fields)."""
+    if k < 2:
+        raise ConfigError(f"--cv must be at least 2 folds, got {k}")
+    n = int(_fields(jobs)[evaluable(jobs).to_numpy()].nunique())
+    if n < k:
+        raise ConfigError(
+            f"{dataset_dir}: {n} sky field(s) have labelled jobs, so {k} cross-validation folds cannot each "
+            f"get one (a field is never split between folds): use --cv {n} or fewer"
+            if n >= 2
+            else f"{dataset_dir}: {n} sky field(s) have labelled jobs: cross-validation needs at least 2"
+        )
 
 
 def fold_splits(jobs: pd.DataFrame, k: int, *, seed: int = 0) -> list[dict[str, str]]:
@@ -65,8 +80,7 @@ def cross_validate(
     from rapid_croissant.ml.train import train
 
     jobs = load_tables(dataset_dir).jobs
-    if len(jobs) < k:
-        raise RapidCroissantError(f"{dataset_dir}: {len(jobs)} jobs cannot make {k} cross-validation folds")
+    check_folds(jobs, k, dataset_dir)
     frames, folds = [], []
     for i, splits in enumerate(fold_splits(jobs, k, seed=config.seed)):
         run = RunFolder(

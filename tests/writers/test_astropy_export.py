@@ -123,3 +123,19 @@ def test_astropy_metadata_leaves_what_pandas_reads_unchanged(cutout_dataset, tmp
     assert pq.read_schema(ours).remove_metadata() == pq.read_schema(plain).remove_metadata()
     meta = pq.read_schema(ours).metadata
     assert b"table_meta_yaml" in meta and b"table::len::truth_id" in meta and b"pandas" in meta
+
+
+@pytest.mark.parametrize("name", ["candidates", "truth", "jobs"])
+def test_the_metadata_yaml_is_astropys_own_text(cutout_dataset, name):
+    """table_yaml_lines (libyaml's emitter) writes exactly the lines astropy's own function writes."""
+    from astropy.table import meta
+
+    from rapid_croissant.dataset import schema
+    from rapid_croissant.writers.astropy_export import encoded_table, table_yaml_lines, to_astropy
+
+    columns = {"candidates": schema.CANDIDATE_SCHEMA, "truth": schema.TRUTH_SCHEMA, "jobs": schema.JOB_SCHEMA}
+    frame = pd.read_parquet(Path(cutout_dataset) / f"{name}.parquet")
+    encoded = encoded_table(to_astropy(frame, columns[name]))
+    if name == "candidates":
+        assert encoded.meta["__serialized_columns__"]  # masks in the metadata: the long part of the text
+    assert table_yaml_lines(encoded) == meta.get_yaml_from_table(encoded)

@@ -48,9 +48,12 @@ def per_job(res: dict, name: str) -> dict:
         "bytes": all_["bytes"] / n,
         "cand": all_["candidates"] / n,
         # the main process's share of a job (tables, store plan): wall minus the workers' sections
-        "serial": ((all_["wall"] - all_["parallel"]) - (one["wall"] - one["parallel"])) / (n - 1)
-        if one
-        else (all_["wall"] - all_["parallel"]) / n,
+        "serial": max(
+            0.0,
+            ((all_["wall"] - all_["parallel"]) - (one["wall"] - one["parallel"])) / (n - 1)
+            if one
+            else (all_["wall"] - all_["parallel"]) / n,
+        ),
     }
 
 
@@ -433,7 +436,7 @@ def render(res: dict) -> str:
         "Model: T(N) = max(ceil(J/N) x (t_workers + S / b_worker), J x S / B_s3, J x W / B_fs) + J x t_main, "
         "see `benchmarks/scale_model.py`: t_main, the measured main-process share of a job (its rows of the "
         "tables, the store plan), runs once per job whatever the number of workers, so at 1,000 workers it "
-        "is most of the run. Assumptions, not measured here:",
+        "can be much of the run. Assumptions, not measured here:",
         "",
         "- every job is read from S3; the build stages only the objects it reads: S = "
         f"{res['input_bytes_per_job'] / 1e9:.2f} GB per job as in the simulated job (a RAPID job prefix "

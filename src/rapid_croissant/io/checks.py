@@ -8,6 +8,7 @@ header names. The FITS check refuses integer or unknown BITPIX for products RAPI
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -23,14 +24,11 @@ def _data_lines(path: Path, owner, *, skip: int, first_only: bool = False) -> li
     ``first_only``: only the first non-empty line (a header), without reading the rest of the file."""
     try:
         with path.open() as fh:
-            lines = (
-                [next(((n, line) for n, line in enumerate(fh, start=1) if line.strip()), None)]
-                if first_only
-                else [(n, line) for n, line in enumerate(fh, start=1) if line.strip()]
-            )
+            nonempty = ((n, line) for n, line in enumerate(fh, start=1) if line.strip())
+            lines = list(itertools.islice(nonempty, 1 if first_only else None))
     except (OSError, UnicodeDecodeError) as exc:
         raise JobError(owner, path, f"unreadable text table ({exc})") from exc
-    return [x for x in lines if x is not None][skip:]
+    return lines[skip:]
 
 
 def check_field_counts(path: str | Path, expected: int, *, owner, skip: int = 1, lines=None) -> int:

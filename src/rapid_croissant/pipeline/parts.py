@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from rapid_croissant import formats, io
@@ -120,16 +121,16 @@ def candidates_csv(out_dir: Path, cand: pd.DataFrame) -> bytes | None:
     jids = cand["jid"].astype(str).to_numpy()
     if not len(jids):
         return header
-    starts = [0, *(i for i in range(1, len(jids)) if jids[i] != jids[i - 1]), len(jids)]
+    starts = np.r_[0, np.flatnonzero(jids[1:] != jids[:-1]) + 1, len(jids)]  # each job's rows, in order
     splits = cand["split"].astype(str).to_numpy()
-    for a, b in zip(starts[:-1], starts[1:], strict=True):
+    for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
         path = part_paths(out_dir, jids[a])["candidates_csv"]
         try:
             rows = path.read_bytes()
         except OSError:
             return None
         lines = rows.count(b"\n")  # every row on its own line, ending with the empty split field
-        if lines != b - a or rows.count(b",\n") != lines or len(set(splits[a:b])) != 1:
+        if lines != b - a or rows.count(b",\n") != lines or (splits[a:b] != splits[a]).any():
             return None
         chunks.append(rows.replace(b",\n", f",{splits[a]}\n".encode()))
     return b"".join(chunks)

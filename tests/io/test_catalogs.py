@@ -21,13 +21,6 @@ from rapid_croissant.io import (
 FINDER, PSFCAT = formats.FILES_2025.zogy_finder, formats.FILES_2025.zogy_psfcat
 
 
-@pytest.fixture
-def job(tmp_path):
-    path = tmp_path / "jid5"
-    path.mkdir()
-    return path
-
-
 @pytest.mark.parametrize("photutils3", [False, True])
 def test_join_by_id_when_psfcat_rows_are_shuffled(job, photutils3):
     finder, psf = write_photutils_pair(job, FINDER, PSFCAT, shuffle=True, photutils3=photutils3, n=6)

@@ -19,13 +19,6 @@ from rapid_croissant.io.read_once import once, reading_once
 FINDER, PSFCAT = formats.FILES_2025.zogy_finder, formats.FILES_2025.zogy_psfcat
 
 
-@pytest.fixture
-def job(tmp_path):
-    path = tmp_path / "jid5"
-    path.mkdir()
-    return path
-
-
 def test_inside_the_block_a_file_is_parsed_once_and_each_caller_gets_a_copy(job, tmp_path):
     write_photutils_pair(job, FINDER, PSFCAT, n=6)
     calls = []
